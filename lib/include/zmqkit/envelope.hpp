@@ -1,0 +1,194 @@
+// Envelope v1: the two frames every zmqkit message is made of.
+//
+//   frame 0  topic, bytes (SUB prefix filtering acts on it)
+//   frame 1  msgpack [1, producer_id, seq, time_ns, headers, payload]
+//
+// docs/protocol.md is the normative description. This header has the
+// encoder (envelope_writer), the decoded view (message) and the two socket
+// calls that move them (send_message, receive_message).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <msgpack.hpp>
+#include <zmq.hpp>
+
+#include <zmqkit/error.hpp>
+
+namespace zmqkit {
+
+inline constexpr std::uint8_t envelope_version = 1;
+inline constexpr std::size_t max_topic_size = 65535;  // the journal stores it as u16
+inline constexpr std::size_t max_header_count = 1024;
+inline constexpr std::size_t default_max_message_size = 16 * 1024 * 1024;
+
+using producer_id = std::array<std::uint8_t, 16>;
+using headers = std::vector<std::pair<std::string, std::string>>;
+
+// A fresh random producer id (from std::random_device).
+producer_id make_producer_id();
+// 32 lowercase hex digits.
+std::string to_hex(const producer_id& id);
+
+// Payload wrappers. Any other T is packed with msgpack-c's adaptors
+// (MSGPACK_DEFINE structs, std::map, std::string as str...).
+struct binary {  // packs as msgpack bin: raw bytes, e.g. a file
+  std::string_view bytes;
+};
+class packed {  // an already-encoded msgpack value, written verbatim
+ public:
+  // Checks that bytes hold exactly one bounded msgpack value; throws decode_error.
+  explicit packed(std::string_view bytes);
+  std::string_view bytes() const noexcept { return bytes_; }
+
+ private:
+  std::string_view bytes_;
+};
+
+// Encodes envelopes for one producer: owns its id, its sequence counter and
+// a reusable buffer. Not thread-safe.
+class envelope_writer {
+ public:
+  envelope_writer() : envelope_writer(make_producer_id()) {}
+  explicit envelope_writer(const producer_id& id) : id_(id) {}
+
+  const producer_id& producer() const noexcept { return id_; }
+  // The seq of the last message committed; 0 before the first.
+  std::uint64_t last_seq() const noexcept { return seq_; }
+
+  // Encodes frame 1 for the next message (seq = last_seq() + 1). The seq is
+  // only used up by commit(), so a send that times out leaves no gap.
+  template <class T>
+  zmq::message_t encode(const T& payload, const headers& hdrs = {});
+  void commit() noexcept { ++seq_; }
+
+ private:
+  void begin(const headers& hdrs);
+
+  producer_id id_;
+  std::uint64_t seq_ = 0;
+  msgpack::sbuffer buf_;
+};
+
+// A received message, decoded and checked. Owns its frames; topic, headers
+// and payload are views into them (no copies), valid while the message lives.
+class message {
+ public:
+  // Checks and decodes the two frames; throws decode_error naming the field.
+  // A body larger than max_size is refused before it is parsed.
+  static message decode(zmq::message_t topic, zmq::message_t body,
+                        std::size_t max_size = default_max_message_size);
+
+  std::string_view topic() const noexcept { return view(topic_frame_, 0, topic_frame_.size()); }
+  const producer_id& producer() const noexcept { return producer_; }
+  std::uint64_t seq() const noexcept { return seq_; }
+  std::int64_t time_ns() const noexcept { return time_ns_; }
+
+  std::size_t header_count() const noexcept { return headers_.size(); }
+  std::pair<std::string_view, std::string_view> header(std::size_t i) const;
+  // The value of the first header named key, if any.
+  std::optional<std::string_view> find_header(std::string_view key) const;
+
+  // The payload's msgpack encoding, exactly as received.
+  std::string_view payload_msgpack() const noexcept;
+  // The payload's bytes when it is bin or str (raw data, no copy); else nullopt.
+  std::optional<std::string_view> payload_bytes() const;
+  // The payload unpacked by msgpack-c (already bounds-checked).
+  msgpack::object_handle payload_object() const;
+  // The payload converted to T; throws decode_error if it does not convert.
+  template <class T>
+  T payload_as() const;
+
+  // Both frames' sizes, as counted on the wire.
+  std::size_t wire_size() const noexcept { return topic_frame_.size() + body_frame_.size(); }
+
+ private:
+  struct span {
+    std::uint32_t offset, size;
+  };
+  // Views are rebuilt from offsets on every call because a small zmq message
+  // stores its bytes inside the message_t itself, so they move when it does.
+  static std::string_view view(const zmq::message_t& m, std::size_t off, std::size_t n) noexcept {
+    return {static_cast<const char*>(m.data()) + off, n};
+  }
+  std::string_view body(span s) const noexcept { return view(body_frame_, s.offset, s.size); }
+
+  zmq::message_t topic_frame_;
+  zmq::message_t body_frame_;
+  producer_id producer_{};
+  std::uint64_t seq_ = 0;
+  std::int64_t time_ns_ = 0;
+  std::vector<std::pair<span, span>> headers_;
+  span payload_{0, 0};
+};
+
+// Sends topic + body as one two-frame message. Returns false if the send
+// would block (EAGAIN: HWM reached with dontwait, or the socket's send
+// timeout expired); throws zmqkit::error on other failures.
+[[nodiscard]] bool send_message(zmq::socket_t& socket, std::string_view topic,
+                                zmq::message_t& body,
+                                zmq::send_flags flags = zmq::send_flags::none);
+
+// Receives one message within the socket's receive timeout. Returns nullopt
+// on EAGAIN. A malformed message is read to its last frame, so the socket
+// stays usable, and then reported with decode_error.
+[[nodiscard]] std::optional<message> receive_message(
+    zmq::socket_t& socket, zmq::recv_flags flags = zmq::recv_flags::none,
+    std::size_t max_size = default_max_message_size);
+
+// ----------------------------------------------------------------------------
+
+template <class T>
+zmq::message_t envelope_writer::encode(const T& payload, const headers& hdrs) {
+  begin(hdrs);
+  msgpack::pack(buf_, payload);
+  return zmq::message_t(buf_.data(), buf_.size());
+}
+
+template <class T>
+T message::payload_as() const {
+  auto handle = payload_object();
+  try {
+    return handle.get().as<T>();
+  } catch (const msgpack::type_error&) {
+    throw decode_error("payload", "does not convert to the requested type");
+  }
+}
+
+}  // namespace zmqkit
+
+namespace msgpack {
+MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
+namespace adaptor {
+
+template <>
+struct pack<zmqkit::binary> {
+  template <class Stream>
+  packer<Stream>& operator()(packer<Stream>& o, const zmqkit::binary& v) const {
+    o.pack_bin(static_cast<std::uint32_t>(v.bytes.size()));
+    o.pack_bin_body(v.bytes.data(), static_cast<std::uint32_t>(v.bytes.size()));
+    return o;
+  }
+};
+
+template <>
+struct pack<zmqkit::packed> {
+  // pack_bin_body appends bytes as they are; after a pack_bin header they
+  // would be a bin body, here they are the whole (already checked) value.
+  template <class Stream>
+  packer<Stream>& operator()(packer<Stream>& o, const zmqkit::packed& v) const {
+    o.pack_bin_body(v.bytes().data(), static_cast<std::uint32_t>(v.bytes().size()));
+    return o;
+  }
+};
+
+}  // namespace adaptor
+}  // MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS)
+}  // namespace msgpack

@@ -1,0 +1,58 @@
+// Error types shared by every zmqkit layer.
+//
+// Three tiers (see docs/errors in README): a broken invariant is an assert; a
+// routine non-event (timeout, no message yet) is a std::optional or bool
+// result; an environmental failure throws zmqkit::error. Bad bytes from the
+// wire or the disk throw zmqkit::decode_error, which long-running loops catch
+// per message, count and drop.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace zmqkit {
+
+// The error category of ZeroMQ's errno values; message() uses zmq_strerror,
+// so libzmq's own codes (EFSM, ETERM, EMTHREAD...) read correctly.
+const std::error_category& zmq_category() noexcept;
+
+// An environmental failure: a bind that failed, a context that was terminated.
+// code() carries the errno value in zmq_category().
+class error : public std::system_error {
+ public:
+  error(int errnum, const std::string& what_arg);
+};
+
+// Bytes that do not form a valid zmqkit message. field() names the part that
+// was wrong ("envelope.seq", "payload", "frames"...); what() is
+// "<field>: <reason>", one line, safe to print.
+class decode_error : public std::runtime_error {
+ public:
+  decode_error(std::string field, const std::string& reason);
+  const std::string& field() const noexcept { return field_; }
+
+ private:
+  std::string field_;
+};
+
+namespace detail {
+// Runs f and turns cppzmq's zmq::error_t into zmqkit::error prefixed by
+// context, so callers of zmqkit see one exception type for the environment.
+template <class F>
+decltype(auto) translate(const char* context, F&& f);
+[[noreturn]] void throw_zmq(int errnum, const std::string& context);
+}  // namespace detail
+
+}  // namespace zmqkit
+
+#include <zmq.hpp>
+
+template <class F>
+decltype(auto) zmqkit::detail::translate(const char* context, F&& f) {
+  try {
+    return f();
+  } catch (const zmq::error_t& e) {
+    throw_zmq(e.num(), context);
+  }
+}

@@ -1,0 +1,45 @@
+// The receive side shared by subscriber, puller, requester and replier: wait
+// for a message within a deadline, decode it, count it, track sequences.
+// A malformed message is counted, handed to the error hook and skipped; the
+// wait goes on for the rest of the deadline.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+
+#include <zmq.hpp>
+
+#include <zmqkit/counters.hpp>
+#include <zmqkit/envelope.hpp>
+#include <zmqkit/sequence_tracker.hpp>
+
+namespace zmqkit {
+
+using error_hook = std::function<void(const decode_error&)>;
+
+class inbox {
+ public:
+  explicit inbox(error_hook on_error = {}, std::size_t max_message_size = default_max_message_size)
+      : on_error_(std::move(on_error)), max_message_size_(max_message_size) {}
+
+  // Blocks up to timeout (forever if negative, not at all if zero). Returns
+  // nullopt when nothing valid arrived in time. Throws zmqkit::error.
+  [[nodiscard]] std::optional<message> receive(zmq::socket_t& socket,
+                                               std::chrono::milliseconds timeout,
+                                               counters& stats);
+
+  // Forget the cached receive timeout: call after replacing the socket.
+  void socket_replaced() noexcept { applied_timeout_ = unset; }
+
+ private:
+  static constexpr int unset = -2;
+  void set_timeout(zmq::socket_t& socket, int ms);
+
+  error_hook on_error_;
+  std::size_t max_message_size_;
+  sequence_tracker tracker_;
+  int applied_timeout_ = unset;
+};
+
+}  // namespace zmqkit

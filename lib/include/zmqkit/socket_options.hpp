@@ -1,0 +1,42 @@
+// The safe defaults every zmqkit socket starts from (design: "Safe socket
+// defaults"): bounded linger, bounded message size, heartbeats that notice a
+// dead peer, reconnect with backoff, a handshake deadline. Every pattern's
+// options carry one of these, so each value can be overridden.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+#include <zmq.hpp>
+
+#include <zmqkit/envelope.hpp>
+
+namespace zmqkit {
+
+using namespace std::chrono_literals;
+
+// Wait without a deadline, where an API takes a timeout.
+inline constexpr std::chrono::milliseconds forever{-1};
+
+struct socket_options {
+  std::chrono::milliseconds linger = 1000ms;  // close() never waits longer
+  std::int64_t max_message_size = default_max_message_size;  // larger frames drop the peer
+  std::chrono::milliseconds heartbeat_interval = 1000ms;  // ZMTP PING
+  std::chrono::milliseconds heartbeat_timeout = 5000ms;   // no traffic: peer is dead
+  std::chrono::milliseconds heartbeat_ttl = 10000ms;      // asked of the remote side
+  std::chrono::milliseconds reconnect_interval = 100ms;
+  std::chrono::milliseconds reconnect_interval_max = 5000ms;
+  std::chrono::milliseconds handshake_timeout = 5000ms;
+  int send_hwm = 1000;     // messages queued per peer before dropping or blocking
+  int receive_hwm = 1000;
+  // Queue only to completed connections. Unset: on for PUSH, REQ and DEALER,
+  // so a message waits for a live peer instead of a dead one.
+  std::optional<bool> immediate;
+};
+
+// Applies opts to a socket of type type; throws zmqkit::error.
+void apply_socket_options(zmq::socket_t& socket, const socket_options& opts,
+                          zmq::socket_type type);
+
+}  // namespace zmqkit

@@ -1,0 +1,27 @@
+#include <zmqkit/socket_options.hpp>
+
+#include <zmqkit/error.hpp>
+
+namespace zmqkit {
+
+void apply_socket_options(zmq::socket_t& s, const socket_options& o, zmq::socket_type type) {
+  const auto ms = [](std::chrono::milliseconds d) { return static_cast<int>(d.count()); };
+  detail::translate("socket options", [&] {
+    s.set(zmq::sockopt::linger, ms(o.linger));
+    s.set(zmq::sockopt::maxmsgsize, o.max_message_size);
+    s.set(zmq::sockopt::heartbeat_ivl, ms(o.heartbeat_interval));
+    s.set(zmq::sockopt::heartbeat_timeout, ms(o.heartbeat_timeout));
+    s.set(zmq::sockopt::heartbeat_ttl, ms(o.heartbeat_ttl));
+    s.set(zmq::sockopt::reconnect_ivl, ms(o.reconnect_interval));
+    s.set(zmq::sockopt::reconnect_ivl_max, ms(o.reconnect_interval_max));
+    s.set(zmq::sockopt::handshake_ivl, ms(o.handshake_timeout));
+    s.set(zmq::sockopt::sndhwm, o.send_hwm);
+    s.set(zmq::sockopt::rcvhwm, o.receive_hwm);
+    const bool wants_immediate = type == zmq::socket_type::push ||
+                                 type == zmq::socket_type::req ||
+                                 type == zmq::socket_type::dealer;
+    s.set(zmq::sockopt::immediate, o.immediate.value_or(wants_immediate));
+  });
+}
+
+}  // namespace zmqkit
