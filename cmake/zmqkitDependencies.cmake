@@ -10,3 +10,14 @@ find_dependency(msgpack)   # msgpack-cxx 4.x: target msgpackc-cxx
 if(NOT TARGET msgpackc-cxx)
   message(FATAL_ERROR "zmqkit: msgpack-cxx found but target msgpackc-cxx is missing")
 endif()
+
+# Build-only dependencies, looked up when zmqkit itself is being built (never
+# by a consumer's find_package(zmqkit)).
+if(ZMQKIT_BUILDING AND ZMQKIT_BUILD_TESTS)
+  find_package(doctest REQUIRED)
+  include(${doctest_DIR}/doctest.cmake)
+  find_package(Threads REQUIRED)
+endif()
+if(ZMQKIT_BUILDING AND ZMQKIT_BUILD_TOOLS)
+  find_package(CLI11 REQUIRED)
+endif()

@@ -1,0 +1,133 @@
+#include "support/process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace zmqkit::test {
+namespace {
+
+void check(int rc, const char* what) {
+  if (rc != 0) throw std::runtime_error(std::string(what) + ": " + std::strerror(rc));
+}
+
+int remaining_ms(std::chrono::steady_clock::time_point deadline) {
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline -
+                                                                 std::chrono::steady_clock::now());
+  return left.count() < 0 ? 0 : static_cast<int>(left.count());
+}
+
+}  // namespace
+
+process::process(const std::vector<std::string>& argv) {
+  int in[2], out[2], err[2];
+  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const int rc = ::posix_spawnp(&pid_, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(in[0]);
+  ::close(out[1]);
+  ::close(err[1]);
+  stdin_fd_ = in[1];
+  stdout_fd_ = out[0];
+  stderr_fd_ = err[0];
+  check(rc, ("spawn " + argv.at(0)).c_str());
+  pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+  if (pidfd_ < 0) throw std::runtime_error(std::string("pidfd_open: ") + std::strerror(errno));
+  ::signal(SIGPIPE, SIG_IGN);  // a child that exits early must not kill the test
+}
+
+process::~process() {
+  if (!exited_) {
+    kill(SIGKILL);
+    (void)wait(std::chrono::seconds(10));
+  }
+  for (int fd : {stdin_fd_, stdout_fd_, stderr_fd_, pidfd_})
+    if (fd >= 0) ::close(fd);
+}
+
+void process::write_stdin(const std::string& data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const auto n = ::write(stdin_fd_, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(std::string("write to child: ") + std::strerror(errno));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+void process::close_stdin() {
+  if (stdin_fd_ >= 0) ::close(stdin_fd_);
+  stdin_fd_ = -1;
+}
+
+std::optional<std::string> process::read_line(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const auto nl = out_buf_.find('\n');
+    if (nl != std::string::npos) {
+      auto line = out_buf_.substr(0, nl);
+      out_buf_.erase(0, nl + 1);
+      return line;
+    }
+    pollfd p{stdout_fd_, POLLIN, 0};
+    const int ready = ::poll(&p, 1, remaining_ms(deadline));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return std::nullopt;
+    char buf[65536];
+    const auto n = ::read(stdout_fd_, buf, sizeof buf);
+    if (n <= 0) return std::nullopt;  // EOF
+    out_buf_.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+void process::drain_stderr(int timeout_ms) {
+  pollfd p{stderr_fd_, POLLIN, 0};
+  while (::poll(&p, 1, timeout_ms) > 0) {
+    char buf[4096];
+    const auto n = ::read(stderr_fd_, buf, sizeof buf);
+    if (n <= 0) break;
+    err_buf_.append(buf, static_cast<std::size_t>(n));
+    timeout_ms = 0;
+  }
+}
+
+std::string process::stderr_text() {
+  drain_stderr(0);
+  return err_buf_;
+}
+
+void process::kill(int signal) {
+  if (!exited_) ::kill(pid_, signal);
+}
+
+std::optional<int> process::wait(std::chrono::milliseconds timeout) {
+  pollfd p{pidfd_, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return std::nullopt;
+  int status = 0;
+  if (::waitpid(pid_, &status, 0) != pid_) return std::nullopt;
+  exited_ = true;
+  return status;
+}
+
+}  // namespace zmqkit::test

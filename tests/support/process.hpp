@@ -1,0 +1,51 @@
+// A child process for end-to-end tests: spawn a real program, write its
+// stdin, read its stdout line by line with a deadline, kill it, and wait for
+// its exit with a deadline (a pidfd, so no polling loop and no sleep).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace zmqkit::test {
+
+class process {
+ public:
+  // Starts argv[0] (searched in PATH) with stdin and stdout piped to us;
+  // stderr is captured too. Throws std::runtime_error if it cannot start.
+  explicit process(const std::vector<std::string>& argv);
+  ~process();  // kills (SIGKILL) and reaps a child still running
+  process(const process&) = delete;
+  process& operator=(const process&) = delete;
+
+  pid_t pid() const noexcept { return pid_; }
+
+  void write_stdin(const std::string& data);
+  void close_stdin();
+
+  // The next stdout line (without '\n'), or nullopt at EOF or when timeout passes.
+  std::optional<std::string> read_line(std::chrono::milliseconds timeout);
+  // All stderr output read so far plus what is ready now.
+  std::string stderr_text();
+
+  void kill(int signal);
+  // The exit status as from waitpid (use WIFEXITED etc.), or nullopt on timeout.
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+
+ private:
+  void drain_stderr(int timeout_ms);
+
+  pid_t pid_ = -1;
+  int stdin_fd_ = -1, stdout_fd_ = -1, stderr_fd_ = -1, pidfd_ = -1;
+  std::string out_buf_, err_buf_;
+  bool exited_ = false;
+};
+
+// The Debian interpreter that has python3-zmq and python3-msgpack; the
+// python3 first on PATH may be another one without them.
+inline const char* system_python() { return "/usr/bin/python3"; }
+
+}  // namespace zmqkit::test
