@@ -20,7 +20,7 @@ std::optional<message> inbox::receive(zmq::socket_t& socket, std::chrono::millis
       auto m = receive_message(socket, zmq::recv_flags::none, max_message_size_);
       if (!m) return std::nullopt;
       const auto seen = tracker_.observe(m->producer(), m->seq());
-      stats.gaps += seen.missed;
+      if (count_gaps_) stats.gaps += seen.missed;
       stats.duplicates += seen.duplicate ? 1 : 0;
       ++stats.received;
       return m;

@@ -1,9 +1,13 @@
 // subscriber semantics. Filtering is SUB's: by topic-frame prefix, at the
 // publisher for tcp/ipc peers. Subscriptions are set before connecting so
 // they travel with the handshake rather than after it. Gap counting starts
-// at the first message from each producer: what was published before this
-// subscriber joined is not a gap.
+// at the first message from each producer (what was published before this
+// subscriber joined is not a gap) and is on only while "" is subscribed:
+// seq numbers a producer's whole stream, so any narrower filter makes holes
+// that are not losses.
 #include <zmqkit/subscriber.hpp>
+
+#include <algorithm>
 
 namespace zmqkit {
 
@@ -22,10 +26,20 @@ std::optional<message> subscriber::receive(std::chrono::milliseconds timeout) {
 
 void subscriber::subscribe(std::string_view prefix) {
   detail::translate("subscribe", [&] { socket_.set(zmq::sockopt::subscribe, prefix); });
+  prefixes_.emplace_back(prefix);
+  update_gap_counting();
 }
 
 void subscriber::unsubscribe(std::string_view prefix) {
   detail::translate("unsubscribe", [&] { socket_.set(zmq::sockopt::unsubscribe, prefix); });
+  // SUB counts subscriptions: one unsubscribe undoes one subscribe.
+  auto it = std::find(prefixes_.begin(), prefixes_.end(), prefix);
+  if (it != prefixes_.end()) prefixes_.erase(it);
+  update_gap_counting();
+}
+
+void subscriber::update_gap_counting() {
+  inbox_.count_gaps(std::find(prefixes_.begin(), prefixes_.end(), "") != prefixes_.end());
 }
 
 }  // namespace zmqkit

@@ -1,1 +1,82 @@
+#include <zmqkit/puller.hpp>
+#include <zmqkit/pusher.hpp>
+
 #include <doctest/doctest.h>
+
+#include <array>
+#include <memory>
+#include <vector>
+
+#include "support/transports.hpp"
+
+using namespace std::chrono_literals;
+using zmqkit::endpoint;
+using zmqkit::test::all_transports;
+using zmqkit::test::bind_address;
+
+TEST_CASE("pusher: SHALL round-robin across 3 pullers over inproc, ipc and tcp") {
+  zmq::context_t ctx;
+  for (auto t : all_transports()) {
+    SUBCASE(zmqkit::test::name(t)) {
+      zmqkit::pusher push(ctx, {{endpoint::bind(bind_address(t))}});
+      std::vector<std::unique_ptr<zmqkit::puller>> pullers;
+      for (int i = 0; i < 3; ++i)
+        pullers.push_back(std::make_unique<zmqkit::puller>(
+            ctx, zmqkit::puller::options{{endpoint::connect(push.endpoints().at(0))}}));
+
+      // Warm up until every puller has taken a message: then all three
+      // connections are attached and load balancing sees them all.
+      std::array<zmq::pollitem_t, 3> items{};
+      for (int i = 0; i < 3; ++i) items[i] = {pullers[i]->socket().handle(), 0, ZMQ_POLLIN, 0};
+      std::array<bool, 3> warm{};
+      const auto deadline = std::chrono::steady_clock::now() + 10s;
+      while (!(warm[0] && warm[1] && warm[2])) {
+        REQUIRE(std::chrono::steady_clock::now() < deadline);
+        REQUIRE(push.push("warmup", 0));
+        REQUIRE(zmq::poll(items.data(), items.size(), 5s) > 0);
+        for (int i = 0; i < 3; ++i) {
+          if (items[i].revents & ZMQ_POLLIN) {
+            REQUIRE(pullers[i]->receive(0ms));
+            warm[i] = true;
+          }
+        }
+      }
+
+      for (int i = 0; i < 300; ++i) REQUIRE(push.push("order_placed", i));
+      for (auto& p : pullers) {
+        for (int k = 0; k < 100; ++k) {
+          auto m = p->receive(5s);
+          REQUIRE(m);
+          CHECK(m->topic() == "order_placed");
+        }
+        CHECK_FALSE(p->receive(0ms));  // exactly a third each
+        CHECK(p->stats().duplicates == 0);
+      }
+    }
+  }
+}
+
+TEST_CASE("pusher: SHALL time out while no puller is there and use no seq for it") {
+  zmq::context_t ctx;
+  zmqkit::pusher::options opts;
+  opts.endpoints = {endpoint::bind("tcp://127.0.0.1:*")};
+  opts.send_timeout = 20ms;
+  zmqkit::pusher push(ctx, opts);
+
+  CHECK_FALSE(push.push("order_placed", 1));
+  CHECK(push.stats().timeouts == 1);
+  CHECK(push.stats().sent == 0);
+
+  opts.send_timeout = 5000ms;  // not applied: the pusher already exists
+  zmqkit::puller pull(ctx, {{endpoint::connect(push.endpoints().at(0))}});
+  bool sent = false;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!sent) {  // each try waits 20 ms for the connection to complete
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    sent = push.push("order_placed", 2);
+  }
+  auto m = pull.receive(5s);
+  REQUIRE(m);
+  CHECK(m->seq() == 1);
+  CHECK(m->payload_as<int>() == 2);
+}

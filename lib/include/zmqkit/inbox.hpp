@@ -29,8 +29,10 @@ class inbox {
                                                std::chrono::milliseconds timeout,
                                                counters& stats);
 
-  // Forget the cached receive timeout: call after replacing the socket.
-  void socket_replaced() noexcept { applied_timeout_ = unset; }
+  // Whether seq holes count as gaps. A receiver that filters (a subscriber
+  // with prefixes) cannot tell a filtered message from a lost one, so it
+  // turns this off; duplicates are counted either way.
+  void count_gaps(bool on) noexcept { count_gaps_ = on; }
 
  private:
   static constexpr int unset = -2;
@@ -40,6 +42,7 @@ class inbox {
   std::size_t max_message_size_;
   sequence_tracker tracker_;
   int applied_timeout_ = unset;
+  bool count_gaps_ = true;
 };
 
 }  // namespace zmqkit

@@ -1,8 +1,10 @@
 // subscriber: the receiving side of publish/subscribe.
 //
 // Owns one SUB socket. Receives messages whose topic starts with one of its
-// prefixes, and counts per producer what it missed (gaps) and saw twice
-// (duplicates) from the envelope's seq. Malformed messages are counted,
+// prefixes, and counts per producer what it saw twice (duplicates) and, while
+// it takes every topic (prefix ""), what it missed (gaps) from the envelope's
+// seq: seq is per producer, so under a narrower filter a message filtered
+// away and a message lost look the same, and gaps are not counted. Malformed messages are counted,
 // passed to options::on_error and skipped. Not thread-safe: one subscriber
 // per thread; share the zmq::context_t, not the object.
 //
@@ -44,6 +46,8 @@ class subscriber {
   // nullopt on timeout. Throws zmqkit::error.
   [[nodiscard]] std::optional<message> receive(std::chrono::milliseconds timeout = forever);
 
+  // Add or remove a prefix. Takes effect at the publisher asynchronously;
+  // publisher::wait_for_subscribers() sees it arrive.
   void subscribe(std::string_view prefix);
   void unsubscribe(std::string_view prefix);
 
@@ -52,8 +56,11 @@ class subscriber {
   zmq::socket_t& socket() noexcept { return socket_; }
 
  private:
+  void update_gap_counting();
+
   zmq::socket_t socket_;
   std::vector<std::string> endpoints_;
+  std::vector<std::string> prefixes_;
   inbox inbox_;
   counters stats_;
 };
