@@ -39,11 +39,11 @@ void requester::build() {
   }
 }
 
-std::optional<message> requester::exchange(std::string_view topic, const zmq::message_t& body) {
+std::optional<message> requester::exchange(std::string_view topic, zmq::message_t& body) {
   for (int attempt = 0; attempt <= opts_.retries; ++attempt) {
     if (attempt > 0) ++stats_.retries;
     zmq::message_t frame;
-    frame.copy(const_cast<zmq::message_t&>(body));
+    frame.copy(body);  // shares the buffer (refcounted), no byte copy
     if (send_message(socket_, topic, frame)) {
       ++stats_.sent;
       try {

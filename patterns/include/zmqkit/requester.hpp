@@ -60,7 +60,7 @@ class requester {
   const producer_id& producer() const noexcept { return writer_.producer(); }
 
  private:
-  std::optional<message> exchange(std::string_view topic, const zmq::message_t& body);
+  std::optional<message> exchange(std::string_view topic, zmq::message_t& body);
   void build();
 
   zmq::context_t& context_;
