@@ -154,11 +154,11 @@ std::string_view msgpack_reader::read_bin(const char* field) {
 
 std::string_view msgpack_reader::skip_value(const char* field, std::size_t max_depth) {
   const auto start = pos_;
-  skip(field, max_depth);
+  skip(field, max_depth, max_depth);
   return data_.substr(start, pos_ - start);
 }
 
-void msgpack_reader::skip(const char* field, std::size_t depth_left) {
+void msgpack_reader::skip(const char* field, std::size_t depth_left, std::size_t max_depth) {
   const auto b = peek(field);
   if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
     ++pos_;
@@ -168,11 +168,10 @@ void msgpack_reader::skip(const char* field, std::size_t depth_left) {
   const bool is_map = (b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf;
   if (is_array || is_map) {
     if (depth_left == 0)
-      throw decode_error(field, "nested deeper than " + std::to_string(max_msgpack_depth) +
-                                    " levels");
+      throw decode_error(field, "nested deeper than " + std::to_string(max_depth) + " levels");
     std::uint64_t n = is_array ? read_array_header(field) : read_map_header(field);
     if (is_map) n *= 2;
-    for (std::uint64_t i = 0; i < n; ++i) skip(field, depth_left - 1);
+    for (std::uint64_t i = 0; i < n; ++i) skip(field, depth_left - 1, max_depth);
     return;
   }
   if ((b >= 0xa0 && b <= 0xbf) || (b >= 0xd9 && b <= 0xdb)) {

@@ -15,8 +15,12 @@ sequence_tracker::result sequence_tracker::observe(const producer_id& producer,
                                                    std::uint64_t seq) {
   auto it = last_.find(producer);
   if (it == last_.end()) {
-    if (last_.size() >= max_producers_) last_.erase(last_.begin());
+    if (last_.size() >= max_producers_) {
+      last_.erase(order_.front());
+      order_.pop_front();
+    }
     last_.emplace(producer, seq);
+    order_.push_back(producer);
     return {};
   }
   result r;

@@ -216,6 +216,24 @@ TEST_CASE("packed: SHALL refuse bytes that are not exactly one msgpack value") {
   }
 }
 
+TEST_CASE("envelope: SHALL decode the byte-level example of docs/protocol.md") {
+  // The 55 bytes shown in docs/protocol.md, as Python's msgpack writes them.
+  const unsigned char example[] = {
+      0x96, 0x01, 0xc4, 0x10, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19,
+      0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x01, 0xcf, 0x18, 0x7a, 0xfc, 0xa7, 0x67, 0xca,
+      0x00, 0x00, 0x81, 0xa6, 0x73, 0x6f, 0x75, 0x72, 0x63, 0x65, 0xa6, 0x73, 0x69, 0x67,
+      0x6e, 0x75, 0x70, 0x81, 0xa4, 0x75, 0x73, 0x65, 0x72, 0xa3, 0x61, 0x64, 0x61};
+  const auto m = decode("user_registered",
+                        std::string_view(reinterpret_cast<const char*>(example), sizeof example));
+  CHECK(m.topic() == "user_registered");
+  CHECK(zmqkit::to_hex(m.producer()) == "101112131415161718191a1b1c1d1e1f");
+  CHECK(m.seq() == 1);
+  CHECK(m.time_ns() == 1764000000000000000);
+  CHECK(m.find_header("source") == std::optional<std::string_view>("signup"));
+  CHECK(m.payload_msgpack().size() == 10);
+  CHECK(m.payload_as<std::map<std::string, std::string>>().at("user") == "ada");
+}
+
 TEST_CASE("envelope: SHALL accept a hand-built v1 envelope") {
   const auto m = decode("t", hand_envelope());
   CHECK(m.seq() == 1);

@@ -1,7 +1,8 @@
 // The receive side shared by subscriber, puller, requester and replier: wait
 // for a message within a deadline, decode it, count it, track sequences.
 // A malformed message is counted, handed to the error hook and skipped; the
-// wait goes on for the rest of the deadline.
+// wait goes on for the rest of the deadline. One inbox serves one socket for
+// that socket's life: it remembers the receive timeout it last set on it.
 #pragma once
 
 #include <chrono>

@@ -40,7 +40,7 @@ class msgpack_reader {
   std::uint64_t read_be(std::size_t n, const char* field);
   std::string_view take(std::size_t n, const char* field);
   void check_count(std::uint64_t count, std::uint64_t per_element, const char* field) const;
-  void skip(const char* field, std::size_t depth_left);
+  void skip(const char* field, std::size_t depth_left, std::size_t max_depth);
 
   std::string_view data_;
   std::size_t pos_ = 0;

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <unordered_map>
 
 #include <zmqkit/envelope.hpp>
@@ -20,7 +21,8 @@ class sequence_tracker {
 
   // At most max_producers are remembered; past that the oldest-inserted is
   // forgotten, so a flood of forged producer ids cannot grow memory.
-  explicit sequence_tracker(std::size_t max_producers = 4096) : max_producers_(max_producers) {}
+  explicit sequence_tracker(std::size_t max_producers = 4096)
+      : max_producers_(max_producers > 0 ? max_producers : 1) {}
 
   // The first seq seen from a producer is its baseline and counts no gap: a
   // subscriber that joins late has not missed what came before it.
@@ -34,6 +36,7 @@ class sequence_tracker {
   };
   std::size_t max_producers_;
   std::unordered_map<producer_id, std::uint64_t, id_hash> last_;
+  std::deque<producer_id> order_;  // insertion order, oldest first
 };
 
 }  // namespace zmqkit
