@@ -96,3 +96,19 @@ TEST_CASE("publisher: SHALL throw zmqkit::error naming an endpoint it cannot bin
     CHECK(e.code().value() == EADDRINUSE);
   }
 }
+
+TEST_CASE("publisher: SHALL apply the safe socket defaults and take overrides") {
+  zmq::context_t ctx;
+  zmqkit::publisher plain(ctx, {});
+  CHECK(plain.socket().get(zmq::sockopt::linger) == 1000);
+  CHECK(plain.socket().get(zmq::sockopt::maxmsgsize) == 16 * 1024 * 1024);
+  CHECK(plain.socket().get(zmq::sockopt::heartbeat_ivl) == 1000);
+  CHECK(plain.socket().get(zmq::sockopt::handshake_ivl) == 5000);
+
+  zmqkit::publisher::options opts;
+  opts.socket.linger = 0ms;
+  opts.socket.send_hwm = 50000;
+  zmqkit::publisher tuned(ctx, opts);
+  CHECK(tuned.socket().get(zmq::sockopt::linger) == 0);
+  CHECK(tuned.socket().get(zmq::sockopt::sndhwm) == 50000);
+}

@@ -80,3 +80,13 @@ TEST_CASE("pusher: SHALL time out while no puller is there and use no seq for it
   CHECK(m->seq() == 1);
   CHECK(m->payload_as<int>() == 2);
 }
+
+TEST_CASE("pusher: SHALL queue only to completed connections by default") {
+  zmq::context_t ctx;
+  zmqkit::pusher push(ctx, {});
+  CHECK(push.socket().get(zmq::sockopt::immediate) == 1);
+  CHECK(push.socket().get(zmq::sockopt::linger) == 1000);
+  zmqkit::puller pull(ctx, {});
+  CHECK(pull.socket().get(zmq::sockopt::immediate) == 0);
+  CHECK(pull.socket().get(zmq::sockopt::heartbeat_timeout) == 5000);
+}
