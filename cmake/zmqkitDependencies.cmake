@@ -13,11 +13,14 @@ endif()
 
 # Build-only dependencies, looked up when zmqkit itself is being built (never
 # by a consumer's find_package(zmqkit)).
+if(ZMQKIT_BUILDING)
+  find_package(Threads REQUIRED)
+endif()
 if(ZMQKIT_BUILDING AND ZMQKIT_BUILD_TESTS)
   find_package(doctest REQUIRED)
   include(${doctest_DIR}/doctest.cmake)
-  find_package(Threads REQUIRED)
 endif()
 if(ZMQKIT_BUILDING AND ZMQKIT_BUILD_TOOLS)
-  find_package(CLI11 REQUIRED)
+  find_package(CLI11 REQUIRED)           # libcli11-dev
+  find_package(nlohmann_json 3 REQUIRED)  # nlohmann-json3-dev: JSON <-> msgpack
 endif()

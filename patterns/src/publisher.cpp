@@ -6,7 +6,6 @@
 // so publish() drains them now and then to keep that queue small.
 #include <zmqkit/publisher.hpp>
 
-#include <cassert>
 
 namespace zmqkit {
 namespace {
@@ -18,14 +17,23 @@ publisher::publisher(zmq::context_t& context, options opts)
     : socket_(detail::translate("create XPUB socket",
                                 [&] { return zmq::socket_t(context, zmq::socket_type::xpub); })) {
   apply_socket_options(socket_, opts.socket, zmq::socket_type::xpub);
-  detail::translate("publisher options", [&] { socket_.set(zmq::sockopt::xpub_verbose, 1); });
+  detail::translate("publisher options", [&] {
+    socket_.set(zmq::sockopt::xpub_verbose, 1);
+    if (!opts.drop_when_full) {
+      socket_.set(zmq::sockopt::xpub_nodrop, 1);
+      socket_.set(zmq::sockopt::sndtimeo, static_cast<int>(opts.send_timeout.count()));
+    }
+  });
   endpoints_ = attach(socket_, opts.endpoints);
 }
 
-void publisher::send(std::string_view topic, zmq::message_t& body) {
-  const bool queued = send_message(socket_, topic, body);
-  assert(queued);  // XPUB drops at the HWM instead of refusing
-  (void)queued;
+bool publisher::send(std::string_view topic, zmq::message_t& body) {
+  // XPUB drops at the HWM and reports success, unless XPUB_NODROP is on:
+  // then a full subscriber makes the send wait, up to the send timeout.
+  if (!send_message(socket_, topic, body)) {
+    ++stats_.timeouts;
+    return false;
+  }
   writer_.commit();
   ++stats_.sent;
   if (++sends_since_drain_ == drain_every) {
@@ -33,6 +41,7 @@ void publisher::send(std::string_view topic, zmq::message_t& body) {
     while (read_subscriptions(zmq::recv_flags::dontwait)) {
     }
   }
+  return true;
 }
 
 bool publisher::read_subscriptions(zmq::recv_flags flags) {

@@ -41,7 +41,10 @@ void requester::build() {
 
 std::optional<message> requester::exchange(std::string_view topic, zmq::message_t& body) {
   for (int attempt = 0; attempt <= opts_.retries; ++attempt) {
-    if (attempt > 0) ++stats_.retries;
+    if (attempt > 0) {
+      ++stats_.retries;
+      if (opts_.on_retry) opts_.on_retry(attempt + 1);
+    }
     zmq::message_t frame;
     frame.copy(body);  // shares the buffer (refcounted), no byte copy
     if (send_message(socket_, topic, frame)) {

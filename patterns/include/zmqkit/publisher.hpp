@@ -1,9 +1,11 @@
 // publisher: the sending side of publish/subscribe.
 //
 // Owns one XPUB socket (a PUB that also reports subscriptions, which is what
-// wait_for_subscribers() listens to). publish() never blocks: like PUB, a
-// subscriber whose queue is full at the HWM simply misses messages, and sees
-// the hole as a gap in seq. Not thread-safe: use one publisher per thread
+// wait_for_subscribers() listens to). By default publish() never blocks: like
+// PUB, a subscriber whose queue is full at the HWM simply misses messages, and
+// sees the hole as a gap in seq. With options::drop_when_full off, publish()
+// instead waits (up to send_timeout) for the slowest subscriber to make room,
+// which suits a pipe that must not lose lines. Not thread-safe: use one publisher per thread
 // and share the zmq::context_t, not the object.
 //
 // Example:
@@ -32,17 +34,21 @@ class publisher {
   struct options {
     std::vector<endpoint> endpoints;  // where to bind/connect; usually bind
     socket_options socket{};
+    bool drop_when_full = true;  // false: block instead (XPUB_NODROP)
+    std::chrono::milliseconds send_timeout = forever;  // the bound on that block
   };
 
   // Creates the socket and attaches it to every endpoint. Throws zmqkit::error.
   publisher(zmq::context_t& context, options opts);
 
   // Sends payload (any msgpack-packable value, zmqkit::binary or
-  // zmqkit::packed) under topic. Never blocks. Throws zmqkit::error.
+  // zmqkit::packed) under topic. Returns true once queued; false only when
+  // drop_when_full is off and send_timeout passed (then no seq is used).
+  // Throws zmqkit::error.
   template <class T>
-  void publish(std::string_view topic, const T& payload, const headers& hdrs = {}) {
+  bool publish(std::string_view topic, const T& payload, const headers& hdrs = {}) {
     auto body = writer_.encode(payload, hdrs);
-    send(topic, body);
+    return send(topic, body);
   }
 
   // Blocks until at least n subscriptions are active (each prefix a
@@ -59,7 +65,7 @@ class publisher {
   zmq::socket_t& socket() noexcept { return socket_; }
 
  private:
-  void send(std::string_view topic, zmq::message_t& body);
+  bool send(std::string_view topic, zmq::message_t& body);
   // Reads pending subscription messages; returns true if it read any.
   bool read_subscriptions(zmq::recv_flags flags);
 

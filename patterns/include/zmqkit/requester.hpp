@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,8 @@ class requester {
     std::chrono::milliseconds timeout = 2500ms;
     int retries = 3;  // attempts after the first
     error_hook on_error{};  // malformed replies (each counts as a failed attempt)
+    // Called before each resend with the attempt number (2 for the first retry).
+    std::function<void(int attempt)> on_retry{};
   };
 
   // Creates the socket and attaches it. Throws zmqkit::error.

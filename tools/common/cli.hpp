@@ -1,0 +1,97 @@
+// Conventions every zmqkit tool shares (docs/cli.md): endpoints as
+// "@addr" (bind) / ">addr" (connect), one-line errors, documented exit codes,
+// a readiness line and socket events on stderr with -v, clean stop on
+// SIGINT/SIGTERM.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <zmq.hpp>
+
+#include <zmqkit/endpoint.hpp>
+#include <zmqkit/monitor.hpp>
+#include <zmqkit/socket_options.hpp>
+
+namespace zmqkit::tools {
+
+enum exit_code : int {
+  exit_ok = 0,           // done: EOF, count reached, stopped by a signal
+  exit_failure = 1,      // anything else (rejected input, an error reply...)
+  exit_usage = 2,        // bad arguments
+  exit_timeout = 3,      // idle timeout before the count was reached
+  exit_unavailable = 4,  // peer unavailable: wait deadline, retries exhausted
+};
+
+// Thrown for bad arguments found after parsing: exit 2 with the message.
+struct usage_error : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+// Thrown when the peer is not there in time: exit 4 with the message.
+struct unavailable_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The text after the option list in --help: exit codes, endpoint syntax.
+std::string help_footer(const std::string& examples);
+
+// Endpoint options: positional "@addr"/">addr" arguments plus --bind and
+// --connect (each repeatable, or comma-separated).
+struct endpoint_options {
+  std::vector<std::string> positional, binds, connects;
+  void add_to(CLI::App& app);
+  // The endpoints given, or fallback when none was. Throws usage_error.
+  std::vector<zmqkit::endpoint> resolve(endpoint_mode bare_mode,
+                                        const std::string& fallback) const;
+};
+
+// Socket options every tool offers: --hwm, --linger.
+struct socket_cli_options {
+  int hwm = 1000;
+  int linger_ms = 1000;
+  void add_to(CLI::App& app);
+  void apply(zmqkit::socket_options& o) const;
+};
+
+// Parses argv and runs body, turning every failure into one stderr line
+// ("zmq-pub: ...") and its exit code. --help and --version exit 0.
+int run_tool(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
+
+// Set by SIGINT/SIGTERM. The handlers do not restart system calls, so a
+// blocking receive returns (EINTR) and the loop checks this flag.
+void install_stop_signals();
+bool stop_requested() noexcept;
+// True if e is the EINTR a stop signal causes.
+bool interrupted(const std::exception& e) noexcept;
+
+// With -v: prints "<tool>: ready: @tcp://127.0.0.1:5556 ..." now, then each
+// socket event ("<tool>: connected tcp://...") from a thread until destroyed.
+// Without -v it does nothing. Construct after the socket is attached.
+class verbose_reporter {
+ public:
+  verbose_reporter(bool verbose, const std::string& tool, zmq::context_t& context,
+                   zmq::socket_t* socket, const std::vector<zmqkit::endpoint>& given,
+                   const std::vector<std::string>& resolved);
+  ~verbose_reporter();
+  verbose_reporter(const verbose_reporter&) = delete;
+  verbose_reporter& operator=(const verbose_reporter&) = delete;
+
+ private:
+  std::unique_ptr<zmqkit::socket_monitor> monitor_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+// A number of seconds as people write it: "0.3", "10".
+std::string seconds_text(double seconds);
+
+// Prints "<tool>: <text>" on stderr as one line.
+void say(const std::string& tool, const std::string& text);
+
+}  // namespace zmqkit::tools

@@ -1,0 +1,91 @@
+// Where the sending tools (zmq-pub, zmq-push, zmq-req) get their messages,
+// and how each is read: -m / -f / -l / -s, --in-format, -t, -H, templates.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include <zmqkit/envelope.hpp>
+
+namespace zmqkit::tools {
+
+// One message ready to send: topic, headers and the payload as msgpack.
+struct outgoing {
+  std::string topic;
+  zmqkit::headers headers;
+  std::string payload;  // exactly one msgpack value
+};
+
+struct input_options {
+  std::vector<std::string> messages;  // -m, each one message, templates expanded
+  std::string file;                   // -f: the whole file is one message
+  bool lines = false;                 // -l: one message per stdin line (the default)
+  bool slurp = false;                 // -s: all of stdin is one message
+  std::string format = "raw";         // raw | json | msgpack | jsonl-envelope
+  std::string topic;                  // -t
+  std::vector<std::string> headers;   // -H key=value
+  std::int64_t count = -1;            // --count
+  bool strict = false;                // stop at the first bad input
+  void add_to(CLI::App& app, bool with_topic = true);
+};
+
+// Reads messages as input_options says. Bad input (a line that is not JSON,
+// a header without '=') is reported through the callback with its position,
+// counted in rejected(), and skipped, unless strict: then next() throws.
+class message_source {
+ public:
+  using reporter = std::function<void(const std::string&)>;
+  message_source(const input_options& opts, reporter report);
+
+  // The next message, or nullopt when the input is used up.
+  std::optional<outgoing> next();
+  std::uint64_t rejected() const noexcept { return rejected_; }
+
+ private:
+  std::optional<std::string> next_unit(std::string& where);
+  bool read_more();
+  std::optional<std::string> next_line();
+  std::optional<std::string> next_msgpack_value();
+
+  input_options opts_;
+  reporter report_;
+  enum class mode { messages, whole, lines, msgpack_stream } mode_;
+  zmqkit::headers extra_headers_;
+  std::vector<std::string> units_;  // -m texts, or the -f / -s content
+  std::string buffer_;              // stdin not yet consumed
+  std::size_t buffer_pos_ = 0;
+  bool eof_ = false;
+  std::uint64_t produced_ = 0, line_no_ = 0, rejected_ = 0;
+};
+
+// Converts one unit of input (a -m text, a line, a file) read as format
+// ("raw", "json", "msgpack", "jsonl-envelope") into a message. Throws
+// std::invalid_argument or zmqkit::decode_error with a one-line reason.
+outgoing parse_input(const std::string& unit, const std::string& format, const std::string& topic,
+                     const zmqkit::headers& headers);
+// Raw bytes as a msgpack payload: str if valid UTF-8, else bin.
+std::string pack_raw(std::string_view bytes);
+
+// Expands {{seq}}, {{time}}, {{time_ns}}, {{uuid}} and {{random A B}} in a
+// -m text; seq is the message's number in this run, from 1. Unknown
+// placeholders are left as written.
+std::string expand_template(const std::string& text, std::uint64_t seq);
+
+// Paces sends for --rate (messages per second) and --interval (ms).
+class pacer {
+ public:
+  pacer(double rate, double interval_ms);
+  void wait();  // sleeps until the next send is due
+
+ private:
+  std::chrono::steady_clock::duration step_{};
+  std::chrono::steady_clock::time_point next_{};
+  bool first_ = true;
+};
+
+}  // namespace zmqkit::tools

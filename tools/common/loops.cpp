@@ -1,0 +1,22 @@
+#include "common/loops.hpp"
+
+namespace zmqkit::tools {
+
+void receive_options::add_to(CLI::App& app, const std::string& default_format) {
+  app.add_option("-C,--count", count, "Exit after this many messages")->check(CLI::NonNegativeNumber);
+  app.add_option("-W,--idle-timeout", idle_seconds,
+                 "Exit with status 3 after this many seconds without a message")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--stats", stats,
+               "On exit, print received, rate, gaps, duplicates, decode errors, latency to stderr");
+  output.add_to(app, default_format);
+}
+
+void send_options::add_to(CLI::App& app) {
+  app.add_option("--rate", rate, "Send at most this many messages per second")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--interval", interval_ms, "Wait this many milliseconds between messages")
+      ->check(CLI::PositiveNumber);
+}
+
+}  // namespace zmqkit::tools

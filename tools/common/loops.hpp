@@ -1,0 +1,115 @@
+// The main loops the tools share: receive-and-print (zmq-sub, zmq-pull) and
+// read-and-send (zmq-pub, zmq-push). Each tool only builds its pattern and
+// hands it here.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <zmqkit/envelope.hpp>
+#include <zmqkit/error.hpp>
+#include <zmqkit/socket_options.hpp>
+
+#include "common/cli.hpp"
+#include "common/input.hpp"
+#include "common/output.hpp"
+
+namespace zmqkit::tools {
+
+struct receive_options {
+  std::int64_t count = -1;    // -C: stop after this many
+  double idle_seconds = 0;    // -W: give up after this long without a message
+  bool stats = false;         // --stats
+  bool quiet = false;         // receive, but print nothing
+  output_options output;
+  void add_to(CLI::App& app, const std::string& default_format);
+};
+
+struct send_options {
+  double rate = 0;         // --rate: messages per second
+  double interval_ms = 0;  // --interval
+  void add_to(CLI::App& app);
+};
+
+// Receives until the count, the idle timeout (exit 3), a stop signal or a
+// closed stdout; prints each message; prints --stats at the end.
+template <class Receiver>
+int receive_loop(const std::string& tool, Receiver& receiver, const receive_options& opts) {
+  using namespace std::chrono;
+  const formatter format(opts.output);
+  stdout_writer out;
+  receive_stats stats;
+  const auto idle = opts.idle_seconds > 0
+                        ? duration_cast<milliseconds>(duration<double>(opts.idle_seconds))
+                        : zmqkit::forever;
+  bool timed_out = false;
+  std::uint64_t n = 0;
+  while (opts.count < 0 || n < static_cast<std::uint64_t>(opts.count)) {
+    if (stop_requested()) break;
+    std::optional<zmqkit::message> m;
+    try {
+      m = receiver.receive(milliseconds(0));
+      if (!m) {  // about to block: let the reader see what we have first
+        if (!out.flush()) break;
+        m = receiver.receive(idle);
+        if (!m) {
+          timed_out = true;
+          break;
+        }
+      }
+    } catch (const zmqkit::error& e) {
+      if (interrupted(e)) break;
+      throw;
+    }
+    if (!opts.quiet) {
+      format.append(*m, out.buffer());
+      out.maybe_flush();
+      if (out.closed()) break;
+    }
+    if (opts.stats) stats.record(*m);
+    ++n;
+  }
+  out.flush();
+  if (opts.stats) {
+    const auto& c = receiver.stats();
+    say(tool, stats.summary(c.received, c.gaps, c.duplicates, c.decode_errors));
+  }
+  if (timed_out) {
+    say(tool, "no message for " + seconds_text(opts.idle_seconds) + " s (-W), " +
+                  std::to_string(n) + " received");
+    return exit_timeout;
+  }
+  return exit_ok;
+}
+
+// Sends every message the source yields, paced. send(outgoing) returns false
+// when the peer did not take it in time: exit 4. Rejected input: exit 1.
+template <class Send>
+int send_loop(const std::string& tool, message_source& source, const send_options& opts,
+              Send&& send) {
+  pacer pace(opts.rate, opts.interval_ms);
+  std::uint64_t sent = 0;
+  while (!stop_requested()) {
+    auto m = source.next();
+    if (!m) break;
+    pace.wait();
+    try {
+      if (!send(*m))
+        throw unavailable_error("no peer took message " + std::to_string(sent + 1) +
+                                " in time (" + std::to_string(sent) + " sent)");
+    } catch (const zmqkit::error& e) {
+      if (interrupted(e)) break;
+      throw;
+    }
+    ++sent;
+  }
+  if (source.rejected() > 0) {
+    say(tool, std::to_string(source.rejected()) + " input(s) rejected, " + std::to_string(sent) +
+                  " sent");
+    return exit_failure;
+  }
+  return exit_ok;
+}
+
+}  // namespace zmqkit::tools
