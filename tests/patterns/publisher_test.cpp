@@ -112,3 +112,28 @@ TEST_CASE("publisher: SHALL apply the safe socket defaults and take overrides") 
   CHECK(tuned.socket().get(zmq::sockopt::linger) == 0);
   CHECK(tuned.socket().get(zmq::sockopt::sndhwm) == 50000);
 }
+
+TEST_CASE("publisher: SHALL wait for a slow subscriber instead of dropping when asked") {
+  zmq::context_t ctx;
+  zmqkit::publisher::options opts;
+  opts.endpoints = {endpoint::bind(bind_address(zmqkit::test::transport::inproc))};
+  opts.socket.send_hwm = 5;
+  opts.drop_when_full = false;
+  opts.send_timeout = 20ms;
+  zmqkit::publisher pub(ctx, opts);
+  zmqkit::socket_options small;
+  small.receive_hwm = 5;
+  zmqkit::subscriber sub(ctx, {{endpoint::connect(pub.endpoints().at(0))}, {""}, small});
+  REQUIRE(pub.wait_for_subscribers(1, 5s));
+
+  int queued = 0;
+  while (pub.publish("t", queued)) ++queued;  // until the subscriber's queue is full
+  CHECK(pub.stats().timeouts == 1);
+  CHECK(pub.stats().sent == static_cast<std::uint64_t>(queued));
+  for (int i = 0; i < queued; ++i) {
+    auto m = sub.receive(5s);
+    REQUIRE(m);
+    CHECK(m->payload_as<int>() == i);
+  }
+  CHECK(sub.stats().gaps == 0);
+}

@@ -8,6 +8,7 @@
 #include <future>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "support/process.hpp"
 #include "support/transports.hpp"
@@ -71,10 +72,13 @@ TEST_CASE("requester: SHALL give up after its retries when no replier answers, n
   opts.endpoints = {endpoint::connect(silent.get(zmq::sockopt::last_endpoint))};
   opts.timeout = 50ms;
   opts.retries = 2;
+  std::vector<int> attempts;
+  opts.on_retry = [&](int attempt) { attempts.push_back(attempt); };
   zmqkit::requester req(ctx, opts);
 
   CHECK_FALSE(req.request("ping", 1));
   CHECK(req.stats().retries == 2);
+  CHECK(attempts == std::vector<int>{2, 3});
   CHECK(req.stats().timeouts == 1);
   CHECK_FALSE(req.request("ping", 2));  // the socket was rebuilt: no EFSM
   CHECK(req.stats().timeouts == 2);

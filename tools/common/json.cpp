@@ -117,7 +117,7 @@ void append_json(const msgpack::object& v, std::string& out) {
       out += "{\"$ext\":";
       append_integer(static_cast<int>(v.via.ext.type()), out);
       out += ",\"$base64\":\"";
-      out += base64_encode({v.via.ext.data(), v.via.ext.size - 1});
+      out += base64_encode({v.via.ext.data(), v.via.ext.size});
       out += "\"}";
       return;
     case msgpack::type::ARRAY:
