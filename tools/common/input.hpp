@@ -47,10 +47,12 @@ class message_source {
   std::uint64_t rejected() const noexcept { return rejected_; }
 
  private:
-  std::optional<std::string> next_unit(std::string& where);
+  // The next piece of input: a view into buffer_, units_ or scratch_,
+  // valid until the next call.
+  std::optional<std::string_view> next_unit(std::string& where);
   bool read_more();
-  std::optional<std::string> next_line();
-  std::optional<std::string> next_msgpack_value();
+  std::optional<std::string_view> next_line();
+  std::optional<std::string_view> next_msgpack_value();
 
   input_options opts_;
   reporter report_;
@@ -58,6 +60,8 @@ class message_source {
   zmqkit::headers extra_headers_;
   std::vector<std::string> units_;  // -m texts, or the -f / -s content
   std::string buffer_;              // stdin not yet consumed
+  std::string scratch_;             // the last expanded -m template
+  bool line_where_ = false;
   std::size_t buffer_pos_ = 0;
   bool eof_ = false;
   std::uint64_t produced_ = 0, line_no_ = 0, rejected_ = 0;
@@ -66,7 +70,7 @@ class message_source {
 // Converts one unit of input (a -m text, a line, a file) read as format
 // ("raw", "json", "msgpack", "jsonl-envelope") into a message. Throws
 // std::invalid_argument or zmqkit::decode_error with a one-line reason.
-outgoing parse_input(const std::string& unit, const std::string& format, const std::string& topic,
+outgoing parse_input(std::string_view unit, const std::string& format, const std::string& topic,
                      const zmqkit::headers& headers);
 // Raw bytes as a msgpack payload: str if valid UTF-8, else bin.
 std::string pack_raw(std::string_view bytes);

@@ -55,7 +55,14 @@ void append_integer(Int v, std::string& out) {
 }  // namespace
 
 bool is_utf8(std::string_view s) noexcept {
-  for (std::size_t i = 0; i < s.size();) {
+  // Most input is ASCII: clear 8 bytes at a time while no high bit is set.
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    if (word & 0x8080808080808080ull) break;
+  }
+  while (i < s.size()) {
     const auto n = utf8_sequence(s, i);
     if (n == 0) return false;
     i += n;
