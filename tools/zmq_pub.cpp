@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
   send_options sending;
   sending.add_to(app);
   socket_cli_options sock;
+  // At EOF the last messages may still be queued for a slow reader: give
+  // them longer than the library's 1 s before exit drops them (still bounded).
+  sock.linger_ms = 5000;
   sock.add_to(app);
   std::size_t wait_subscribers = 0;
   double wait_timeout = 10;
