@@ -117,6 +117,26 @@ std::string process::stderr_text() {
   return err_buf_;
 }
 
+std::optional<std::string> process::read_stderr_line(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const auto nl = err_buf_.find('\n', err_line_pos_);
+    if (nl != std::string::npos) {
+      auto line = err_buf_.substr(err_line_pos_, nl - err_line_pos_);
+      err_line_pos_ = nl + 1;
+      return line;
+    }
+    pollfd p{stderr_fd_, POLLIN, 0};
+    const int ready = ::poll(&p, 1, remaining_ms(deadline));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return std::nullopt;
+    char buf[4096];
+    const auto n = ::read(stderr_fd_, buf, sizeof buf);
+    if (n <= 0) return std::nullopt;  // EOF
+    err_buf_.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
 void process::kill(int signal) {
   if (!exited_) ::kill(pid_, signal);
 }

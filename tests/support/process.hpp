@@ -30,6 +30,9 @@ class process {
   std::optional<std::string> read_line(std::chrono::milliseconds timeout);
   // All stderr output read so far plus what is ready now.
   std::string stderr_text();
+  // The next stderr line (without '\n') this call has not returned yet, or
+  // nullopt at EOF or when timeout passes; stderr_text() still has it all.
+  std::optional<std::string> read_stderr_line(std::chrono::milliseconds timeout);
 
   void kill(int signal);
   // The exit status as from waitpid (use WIFEXITED etc.), or nullopt on timeout.
@@ -41,6 +44,7 @@ class process {
   pid_t pid_ = -1;
   int stdin_fd_ = -1, stdout_fd_ = -1, stderr_fd_ = -1, pidfd_ = -1;
   std::string out_buf_, err_buf_;
+  std::size_t err_line_pos_ = 0;  // where read_stderr_line goes on in err_buf_
   bool exited_ = false;
 };
 
