@@ -47,8 +47,10 @@ int main(int argc, char** argv) {
     sock.apply(opts.socket);
     opts.drop_when_full = drop;
     zmq::context_t ctx;
+    verbose_reporter report(verbose, tool, ctx);
+    report.watch(opts.socket);
     publisher pub(ctx, opts);
-    verbose_reporter report(verbose, tool, ctx, &pub.socket(), opts.endpoints, pub.endpoints());
+    report.ready(opts.endpoints, pub.endpoints());
     if (wait_subscribers > 0 &&
         !pub.wait_for_subscribers(wait_subscribers,
                                   std::chrono::duration_cast<std::chrono::milliseconds>(

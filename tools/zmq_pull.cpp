@@ -31,8 +31,10 @@ int main(int argc, char** argv) {
     sock.apply(opts.socket);
     if (verbose) opts.on_error = [&](const decode_error& e) { say(tool, std::string("dropped: ") + e.what()); };
     zmq::context_t ctx;
+    verbose_reporter report(verbose, tool, ctx);
+    report.watch(opts.socket);
     puller pull(ctx, opts);
-    verbose_reporter report(verbose, tool, ctx, &pull.socket(), opts.endpoints, pull.endpoints());
+    report.ready(opts.endpoints, pull.endpoints());
     return receive_loop(tool, pull, receiving);
   });
 }

@@ -44,8 +44,10 @@ int main(int argc, char** argv) {
     opts.send_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::duration<double>(timeout));
     zmq::context_t ctx;
+    verbose_reporter report(verbose, tool, ctx);
+    report.watch(opts.socket);
     pusher push(ctx, opts);
-    verbose_reporter report(verbose, tool, ctx, &push.socket(), opts.endpoints, push.endpoints());
+    report.ready(opts.endpoints, push.endpoints());
     return send_loop(tool, source, sending, [&](const outgoing& m) {
       return push.push(m.topic, packed(m.payload), m.headers);
     });

@@ -53,10 +53,18 @@ int main(int argc, char** argv) {
     opts.endpoints = endpoints.resolve(endpoint_mode::bind, "tcp://127.0.0.1:5558");
     sock.apply(opts.socket);
     if (verbose) opts.on_error = [&](const decode_error& e) { say(tool, std::string("bad request: ") + e.what()); };
-    if (!fixed.empty()) (void)parse_input(expand_template(fixed, 1), reply_format, "", {});  // usage check
+    if (!fixed.empty()) {
+      try {
+        (void)parse_input(expand_template(fixed, 1), reply_format, "", {});
+      } catch (const std::exception& e) {
+        throw usage_error(std::string("-m: ") + e.what());
+      }
+    }
     zmq::context_t ctx;
+    verbose_reporter report(verbose, tool, ctx);
+    report.watch(opts.socket);
     replier rep(ctx, opts);
-    verbose_reporter report(verbose, tool, ctx, nullptr, opts.endpoints, rep.endpoints());
+    report.ready(opts.endpoints, rep.endpoints());
 
     const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::duration<double>(exec_timeout));

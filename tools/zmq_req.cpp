@@ -53,8 +53,9 @@ int main(int argc, char** argv) {
                       " of " + std::to_string(retries + 1) + ")");
       };
     zmq::context_t ctx;
+    verbose_reporter report(verbose, tool, ctx);
     requester req(ctx, opts);
-    verbose_reporter report(verbose, tool, ctx, nullptr, opts.endpoints, req.endpoints());
+    report.ready(opts.endpoints, req.endpoints());
 
     const formatter format(output);
     stdout_writer out;

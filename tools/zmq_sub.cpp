@@ -36,8 +36,10 @@ int main(int argc, char** argv) {
     sock.apply(opts.socket);
     if (verbose) opts.on_error = [&](const decode_error& e) { say(tool, std::string("dropped: ") + e.what()); };
     zmq::context_t ctx;
+    verbose_reporter report(verbose, tool, ctx);
+    report.watch(opts.socket);
     subscriber sub(ctx, opts);
-    verbose_reporter report(verbose, tool, ctx, &sub.socket(), opts.endpoints, sub.endpoints());
+    report.ready(opts.endpoints, sub.endpoints());
     return receive_loop(tool, sub, receiving);
   });
 }

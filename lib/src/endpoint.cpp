@@ -38,6 +38,15 @@ endpoint endpoint::parse(std::string_view text, endpoint_mode fallback) {
   if (rest.size() == sep + 3)
     throw std::invalid_argument("endpoint " + in_quotes(text) + ": address after " +
                                 in_quotes(std::string(transport) + "://") + " is empty");
+  if (transport == "tcp") {  // libzmq would quietly take 99999 modulo 65536
+    const auto colon = rest.rfind(':');
+    const auto port = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
+    bool digits = !port.empty() && port.size() <= 5;
+    for (char c : port) digits = digits && c >= '0' && c <= '9';
+    if (port != "*" && (!digits || std::stoul(std::string(port)) > 65535))
+      throw std::invalid_argument("endpoint " + in_quotes(text) +
+                                  ": tcp needs a port from 0 to 65535, or *");
+  }
   ep.address = std::string(rest);
   return ep;
 }

@@ -29,8 +29,7 @@ const char* event_name(int id) noexcept {
   }
 }
 
-socket_monitor::socket_monitor(zmq::context_t& context, zmq::socket_t& socket, int events)
-    : watched_(socket) {
+socket_monitor::socket_monitor(zmq::context_t& context, zmq::socket_t& socket, int events) {
   static std::atomic<unsigned> counter{0};
   const auto address = "inproc://zmqkit-monitor-" + std::to_string(++counter);
   if (zmq_socket_monitor(socket.handle(), address.c_str(), events) != 0)
@@ -42,10 +41,8 @@ socket_monitor::socket_monitor(zmq::context_t& context, zmq::socket_t& socket, i
   });
 }
 
-socket_monitor::~socket_monitor() {
-  // Stops the monitor; the pipe then closes with linger 0. Nothing to throw.
-  if (watched_.handle() != nullptr) (void)zmq_socket_monitor(watched_.handle(), nullptr, 0);
-}
+// No destructor work: libzmq stops the monitor when the watched socket
+// closes, and events sent while nobody reads the pipe are dropped.
 
 std::optional<socket_event> socket_monitor::next(std::chrono::milliseconds timeout) {
   return detail::translate("read socket monitor", [&]() -> std::optional<socket_event> {

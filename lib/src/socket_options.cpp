@@ -17,10 +17,13 @@ void apply_socket_options(zmq::socket_t& s, const socket_options& o, zmq::socket
     s.set(zmq::sockopt::handshake_ivl, ms(o.handshake_timeout));
     s.set(zmq::sockopt::sndhwm, o.send_hwm);
     s.set(zmq::sockopt::rcvhwm, o.receive_hwm);
+    // Not REQ: with IMMEDIATE, libzmq discards a reply that has arrived but
+    // not been read when its connection drops (a replier that answers and
+    // exits). The requester's retries already cover a dead peer.
     const bool wants_immediate = type == zmq::socket_type::push ||
-                                 type == zmq::socket_type::req ||
                                  type == zmq::socket_type::dealer;
     s.set(zmq::sockopt::immediate, o.immediate.value_or(wants_immediate));
+    if (o.on_created) o.on_created(s);
   });
 }
 

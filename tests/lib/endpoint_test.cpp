@@ -59,7 +59,8 @@ TEST_CASE("endpoint: SHALL compare mode and address") {
 
 TEST_CASE("endpoint: SHALL throw std::invalid_argument with a one-line reason on a malformed string") {
   for (const char* text : {"", "@", ">", "tcp:/x", "tcp//x", "foo://x", "TCP://h:1", "tcp://",
-                           "@tcp://", "://x", "127.0.0.1:5556"}) {
+                           "@tcp://", "://x", "127.0.0.1:5556",
+                           "tcp://127.0.0.1:99999", "tcp://127.0.0.1:", "tcp://h:80x", "tcp://h"}) {
     INFO("'", text, "'");
     try {
       (void)endpoint::parse(text, endpoint_mode::connect);

@@ -55,10 +55,10 @@ TEST_CASE("socket_options: SHALL default to the safe values of the design") {
   CHECK(s.get(zmq::sockopt::rcvhwm) == 1000);
 }
 
-TEST_CASE("socket_options: SHALL turn immediate on for PUSH, REQ and DEALER and off otherwise") {
+TEST_CASE("socket_options: SHALL turn immediate on for PUSH and DEALER and off otherwise, REQ included") {
   zmq::context_t ctx;
   SUBCASE("on") {
-    for (auto type : {zmq::socket_type::push, zmq::socket_type::req, zmq::socket_type::dealer}) {
+    for (auto type : {zmq::socket_type::push, zmq::socket_type::dealer}) {
       INFO(static_cast<int>(type));
       zmq::socket_t s(ctx, type);
       s.set(zmq::sockopt::linger, 0);
@@ -67,7 +67,7 @@ TEST_CASE("socket_options: SHALL turn immediate on for PUSH, REQ and DEALER and 
     }
   }
   SUBCASE("off") {
-    for (auto type : {zmq::socket_type::sub, zmq::socket_type::pull, zmq::socket_type::pub,
+    for (auto type : {zmq::socket_type::req, zmq::socket_type::sub, zmq::socket_type::pull, zmq::socket_type::pub,
                       zmq::socket_type::rep, zmq::socket_type::router, zmq::socket_type::pair}) {
       INFO(static_cast<int>(type));
       zmq::socket_t s(ctx, type);
@@ -109,4 +109,18 @@ TEST_CASE("socket_options: SHALL throw zmqkit::error on a value libzmq refuses")
     CHECK(e.code().value() == EINVAL);
     CHECK(std::string(e.what()).find("socket options") != std::string::npos);
   }
+}
+
+TEST_CASE("socket_options: SHALL hand the socket to on_created before it is attached") {
+  zmq::context_t ctx;
+  zmq::socket_t s(ctx, zmq::socket_type::pull);
+  s.set(zmq::sockopt::linger, 0);
+  socket_options opts;
+  int calls = 0;
+  opts.on_created = [&](zmq::socket_t& socket) {
+    ++calls;
+    CHECK(socket.get(zmq::sockopt::rcvhwm) == 1000);  // options already applied
+  };
+  apply_socket_options(s, opts, zmq::socket_type::pull);
+  CHECK(calls == 1);
 }

@@ -142,26 +142,35 @@ int run_tool(CLI::App& app, int argc, char** argv, const std::function<int()>& b
   }
 }
 
-verbose_reporter::verbose_reporter(bool verbose, const std::string& tool, zmq::context_t& context,
-                                   zmq::socket_t* socket,
-                                   const std::vector<zmqkit::endpoint>& given,
-                                   const std::vector<std::string>& resolved) {
-  if (!verbose) return;
+verbose_reporter::verbose_reporter(bool verbose, std::string tool, zmq::context_t& context)
+    : verbose_(verbose), tool_(std::move(tool)), context_(context) {}
+
+void verbose_reporter::watch(zmqkit::socket_options& opts) {
+  if (!verbose_) return;
+  opts.on_created = [this](zmq::socket_t& socket) {
+    monitor_ = std::make_unique<zmqkit::socket_monitor>(
+        context_, socket,
+        ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_ACCEPTED |
+            ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+  };
+}
+
+void verbose_reporter::ready(const std::vector<zmqkit::endpoint>& given,
+                             const std::vector<std::string>& resolved) {
+  if (!verbose_) return;
   std::string line = "ready:";
   for (std::size_t i = 0; i < given.size() && i < resolved.size(); ++i)
     line += std::string(" ") + (given[i].mode == endpoint_mode::bind ? "@" : ">") + resolved[i];
-  say(tool, line);
-  if (socket == nullptr) return;
-  monitor_ = std::make_unique<zmqkit::socket_monitor>(
-      context, *socket,
-      ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_ACCEPTED |
-          ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-          ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
-  thread_ = std::thread([this, tool] {
+  say(tool_, line);
+  if (!monitor_) return;
+  // Events since the socket was created waited in the monitor's pipe: they
+  // print after the readiness line, in order.
+  thread_ = std::thread([this] {
     using namespace std::chrono_literals;
     while (!done_) {
       try {
-        if (auto e = monitor_->next(100ms)) say(tool, std::string(event_name(e->id)) + " " + e->endpoint);
+        if (auto e = monitor_->next(100ms)) say(tool_, std::string(event_name(e->id)) + " " + e->endpoint);
       } catch (const std::exception& e) {
         if (!interrupted(e)) return;  // the context is going away: nothing left to report
       }

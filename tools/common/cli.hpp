@@ -70,19 +70,26 @@ bool stop_requested() noexcept;
 // True if e is the EINTR a stop signal causes.
 bool interrupted(const std::exception& e) noexcept;
 
-// With -v: prints "<tool>: ready: @tcp://127.0.0.1:5556 ..." now, then each
-// socket event ("<tool>: connected tcp://...") from a thread until destroyed.
-// Without -v it does nothing. Construct after the socket is attached.
+// With -v: prints "<tool>: ready: @tcp://127.0.0.1:5556 ..." once the
+// pattern is attached, then each socket event ("<tool>: connected tcp://...")
+// from a thread until destroyed. Without -v it does nothing.
+// Use: construct it before the pattern, watch(opts.socket), build the
+// pattern, ready(...). The monitor is attached before the socket connects,
+// so no event is missed; the socket may close before the reporter goes.
 class verbose_reporter {
  public:
-  verbose_reporter(bool verbose, const std::string& tool, zmq::context_t& context,
-                   zmq::socket_t* socket, const std::vector<zmqkit::endpoint>& given,
-                   const std::vector<std::string>& resolved);
+  verbose_reporter(bool verbose, std::string tool, zmq::context_t& context);
   ~verbose_reporter();
+  // Makes opts attach the monitor to the socket the pattern creates.
+  void watch(zmqkit::socket_options& opts);
+  void ready(const std::vector<zmqkit::endpoint>& given, const std::vector<std::string>& resolved);
   verbose_reporter(const verbose_reporter&) = delete;
   verbose_reporter& operator=(const verbose_reporter&) = delete;
 
  private:
+  bool verbose_;
+  std::string tool_;
+  zmq::context_t& context_;
   std::unique_ptr<zmqkit::socket_monitor> monitor_;
   std::atomic<bool> done_{false};
   std::thread thread_;

@@ -32,6 +32,26 @@ struct send_options {
   void add_to(CLI::App& app);
 };
 
+// Waits up to idle (forever if negative) for a message, in slices, so that a
+// stop signal landing just before a wait cannot leave the tool blocked.
+template <class Receiver>
+std::optional<zmqkit::message> receive_until_stopped(Receiver& receiver,
+                                                     std::chrono::milliseconds idle) {
+  using namespace std::chrono;
+  constexpr milliseconds slice{200};
+  const auto deadline = steady_clock::now() + idle;
+  while (!stop_requested()) {
+    auto wait = slice;
+    if (idle.count() >= 0) {
+      const auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+      if (left.count() <= 0) return std::nullopt;
+      wait = std::min(wait, left);
+    }
+    if (auto m = receiver.receive(wait)) return m;
+  }
+  return std::nullopt;
+}
+
 // Receives until the count, the idle timeout (exit 3), a stop signal or a
 // closed stdout; prints each message; prints --stats at the end.
 template <class Receiver>
@@ -52,9 +72,9 @@ int receive_loop(const std::string& tool, Receiver& receiver, const receive_opti
       m = receiver.receive(milliseconds(0));
       if (!m) {  // about to block: let the reader see what we have first
         if (!out.flush()) break;
-        m = receiver.receive(idle);
+        m = receive_until_stopped(receiver, idle);
         if (!m) {
-          timed_out = true;
+          timed_out = !stop_requested();
           break;
         }
       }

@@ -23,11 +23,11 @@ const char* event_name(int id) noexcept;
 
 class socket_monitor {
  public:
-  // Starts reporting events of socket (a mask of ZMQ_EVENT_*). Construct and
-  // destroy it on the socket's thread; next() may be called from one other
-  // thread in between. Destroy it before the socket. Throws zmqkit::error.
+  // Starts reporting events of socket (a mask of ZMQ_EVENT_*). Construct it
+  // on the socket's thread; next() may then be called from one other
+  // thread. Monitoring ends when the socket closes; the monitor may outlive
+  // it. Throws zmqkit::error.
   socket_monitor(zmq::context_t& context, zmq::socket_t& socket, int events = ZMQ_EVENT_ALL);
-  ~socket_monitor();
   socket_monitor(const socket_monitor&) = delete;
   socket_monitor& operator=(const socket_monitor&) = delete;
 
@@ -35,7 +35,6 @@ class socket_monitor {
   [[nodiscard]] std::optional<socket_event> next(std::chrono::milliseconds timeout);
 
  private:
-  zmq::socket_t& watched_;
   zmq::socket_t pipe_;
 };
 

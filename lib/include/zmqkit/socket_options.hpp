@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 
 #include <zmq.hpp>
@@ -30,9 +31,14 @@ struct socket_options {
   std::chrono::milliseconds handshake_timeout = 5000ms;
   int send_hwm = 1000;     // messages queued per peer before dropping or blocking
   int receive_hwm = 1000;
-  // Queue only to completed connections. Unset: on for PUSH, REQ and DEALER,
-  // so a message waits for a live peer instead of a dead one.
+  // Queue only to completed connections. Unset: on for PUSH and DEALER, so
+  // a message waits for a live peer instead of a dead one (not REQ: see
+  // docs/design-notes.md).
   std::optional<bool> immediate;
+  // Called with the socket once these options are applied, before it binds
+  // or connects: the place to attach a socket_monitor that must not miss
+  // the first connection.
+  std::function<void(zmq::socket_t&)> on_created;
 };
 
 // Applies opts to a socket of type type; throws zmqkit::error.
