@@ -85,3 +85,8 @@ TEST_CASE("input: SHALL refuse a header without '=' and two input sources") {
   opts.slurp = true;
   CHECK_THROWS_AS(message_source(opts, {}), usage_error);
 }
+
+TEST_CASE("input: SHALL keep the order of JSON object keys") {
+  // {"z":1,"a":2} stays in that order: a relay must not reorder maps.
+  CHECK(parse_input(R"({"z":1,"a":2})", "json", "t", {}).payload == "\x82\xa1z\x01\xa1" "a\x02");
+}

@@ -155,7 +155,7 @@ void append_json(const msgpack::object& v, std::string& out) {
   }
 }
 
-nlohmann::json parse_json(std::string_view text) {
+nlohmann::ordered_json parse_json(std::string_view text) {
   // nlohmann's parser is iterative, but the value it builds is destroyed
   // recursively; bound the nesting before building anything.
   int depth = 0;
@@ -176,8 +176,8 @@ nlohmann::json parse_json(std::string_view text) {
     }
   }
   try {
-    return nlohmann::json::parse(text.begin(), text.end());
-  } catch (const nlohmann::json::parse_error& e) {
+    return nlohmann::ordered_json::parse(text.begin(), text.end());
+  } catch (const nlohmann::ordered_json::parse_error& e) {
     // "[json.exception.parse_error.101] parse error at line 1, column 3: ..."
     std::string what = e.what();
     const auto at = what.find("] ");
@@ -186,8 +186,8 @@ nlohmann::json parse_json(std::string_view text) {
   }
 }
 
-void pack_json(const nlohmann::json& v, msgpack::packer<msgpack::sbuffer>& pk) {
-  using t = nlohmann::json::value_t;
+void pack_json(const nlohmann::ordered_json& v, msgpack::packer<msgpack::sbuffer>& pk) {
+  using t = nlohmann::ordered_json::value_t;
   switch (v.type()) {
     case t::null:
     case t::discarded: pk.pack_nil(); return;

@@ -26,9 +26,9 @@ void append_json_string(std::string_view s, std::string& out);
 
 // Parses JSON text; throws std::invalid_argument with a one-line reason
 // (including on nesting deeper than max_json_depth, checked before parsing).
-nlohmann::json parse_json(std::string_view text);
+nlohmann::ordered_json parse_json(std::string_view text);  // keeps key order
 // Packs a JSON value as msgpack, honouring the $base64 / $ext convention.
-void pack_json(const nlohmann::json& value, msgpack::packer<msgpack::sbuffer>& out);
+void pack_json(const nlohmann::ordered_json& value, msgpack::packer<msgpack::sbuffer>& out);
 
 bool is_utf8(std::string_view s) noexcept;
 std::string base64_encode(std::string_view bytes);

@@ -69,7 +69,7 @@ void append_pretty(const zmqkit::message& m, std::string& out) {
   }
   std::string compact;
   append_payload_json(m, compact);
-  out += "payload   " + nlohmann::json::parse(compact).dump(2) + "\n\n";
+  out += "payload   " + nlohmann::ordered_json::parse(compact).dump(2) + "\n\n";
 }
 
 std::string unescape(const std::string& s) {
