@@ -38,30 +38,11 @@ import argparse
 import base64
 import json
 import os
-import select
 import sys
-import time
 
-DEADLINE_MS = 5000
-PLAUSIBLE_CLOCK_SKEW_NS = 60 * 10**9
-
-
-def fail(reason):
-    print(f"tool_peer.py: {reason}", file=sys.stderr, flush=True)
-    sys.exit(1)
-
-
-try:
-    import msgpack
-    import zmq
-except ImportError as e:  # the C++ side turns this into SKIPPED
-    if __name__ == "__main__" and sys.argv[1:2] == ["check"]:
-        fail(f"cannot import {e.name} in {sys.executable}")
-    raise
-
-
-def say(line):
-    print(line, flush=True)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from zmqkit_peer import (bind, check_envelope, encode, fail, receive, say,  # noqa: E402
+                         wait_for_done, zmq)
 
 
 # What xpub, push and req send: (topic, headers, payload).
@@ -71,16 +52,6 @@ SAMPLES = [
     ("other.skipped", {}, "zmq-sub -t inv. never sees this"),
     ("inv.map", {"n": "3"}, {"a": 1, "b": [True, None, 1.5, -7], "s": "x"}),
 ]
-
-
-def encode(producer, seq, headers, payload):
-    return msgpack.packb([1, producer, seq, time.time_ns(), headers, payload], use_bin_type=True)
-
-
-def receive(sock, what):
-    if not sock.poll(DEADLINE_MS, zmq.POLLIN):
-        fail(f"no {what} within {DEADLINE_MS} ms")
-    return sock.recv_multipart()
 
 
 def jsonable(value):
@@ -95,27 +66,7 @@ def jsonable(value):
 
 def decode(frames, what):
     """Checks one zmqkit message against the spec; returns it as a dict."""
-    if len(frames) != 2:
-        fail(f"{what}: {len(frames)} frames, expected 2")
-    try:
-        topic = frames[0].decode("utf-8")
-        envelope = msgpack.unpackb(frames[1], raw=False)
-    except Exception as e:
-        fail(f"{what}: not a zmqkit envelope: {e}")
-    if not isinstance(envelope, list) or len(envelope) < 6:
-        fail(f"{what}: envelope is not an array of at least 6: {envelope!r}")
-    version, producer, seq, time_ns, headers, payload = envelope[:6]
-    if version != 1:
-        fail(f"{what}: version {version!r}, expected 1")
-    if not isinstance(producer, bytes) or len(producer) != 16:
-        fail(f"{what}: producer_id {producer!r} is not 16 bytes of bin")
-    if not isinstance(seq, int) or seq < 1:
-        fail(f"{what}: seq {seq!r} is not a positive integer")
-    if not isinstance(time_ns, int) or abs(time.time_ns() - time_ns) > PLAUSIBLE_CLOCK_SKEW_NS:
-        fail(f"{what}: time_ns {time_ns!r} is not within a minute of now")
-    if not isinstance(headers, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
-        fail(f"{what}: headers {headers!r} are not a map of str to str")
+    topic, producer, seq, _, headers, payload = check_envelope(frames, what)
     return {"topic": topic, "seq": seq, "producer": producer.hex(), "headers": headers,
             "payload": jsonable(payload)}
 
@@ -123,20 +74,6 @@ def decode(frames, what):
 def print_received(sock, count, what):
     for n in range(1, count + 1):
         say(json.dumps(decode(receive(sock, f"{what} {n}"), f"{what} {n}")))
-
-
-def wait_for_done():
-    ready, _, _ = select.select([sys.stdin], [], [], DEADLINE_MS / 1000)
-    if not ready:
-        fail(f"no 'done' on stdin within {DEADLINE_MS} ms")
-    line = sys.stdin.readline().strip()
-    if line != "done":
-        fail(f"expected 'done' on stdin, got {line!r}")
-
-
-def bind(sock, address):
-    sock.bind(address)
-    say(sock.getsockopt(zmq.LAST_ENDPOINT).decode())
 
 
 def cmd_sub(ctx, args):
