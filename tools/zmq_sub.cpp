@@ -14,8 +14,8 @@ int main(int argc, char** argv) {
   endpoint_options endpoints;
   endpoints.add_to(app);
   std::vector<std::string> topics;
-  app.add_option("-t,--topic", topics, "Receive topics starting with this prefix (repeatable; "
-                                       "default: every topic)");
+  one_word_each(*app.add_option("-t,--topic", topics, "Receive topics starting with this prefix "
+                                                      "(repeatable; default: every topic)"));
   receive_options receiving;
   receiving.add_to(app, "raw");
   socket_cli_options sock;

@@ -75,6 +75,13 @@ std::string iso_time(std::int64_t ns) {
 
 }  // namespace
 
+void one_word_each(CLI::Option& option) {
+  // By default a repeatable option takes every word after it, so the
+  // endpoint in "zmq-pub -m hi @tcp://..." became a second message, and
+  // CLI11 read "[1,2,3]" as a list. One word per flag, as in mosquitto_pub.
+  option.expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->allow_extra_args(false);
+}
+
 void input_options::add_to(CLI::App& app, bool with_topic) {
   app.add_option("-m,--message", messages, "Send this message (repeatable; templates: {{seq}} "
                                            "{{time}} {{time_ns}} {{uuid}} {{random A B}})");
@@ -86,6 +93,7 @@ void input_options::add_to(CLI::App& app, bool with_topic) {
       ->capture_default_str();
   if (with_topic) app.add_option("-t,--topic", topic, "Topic of every message (default: empty)");
   app.add_option("-H,--header", headers, "Add header key=value (repeatable)");
+  for (const char* name : {"-m", "-H"}) one_word_each(*app.get_option(name));
   app.add_option("-n,--count", count,
                  "Messages to send: repeats -m/-f/-s input, or stops -l input early")
       ->check(CLI::NonNegativeNumber);
@@ -128,6 +136,7 @@ bool message_source::read_more() {
   do {
     n = ::read(STDIN_FILENO, buffer_.data() + old, read_chunk);
   } while (n < 0 && errno == EINTR && !stop_requested());
+  if (n < 0 && errno == EINTR) n = 0;  // stopped by a signal: the input ends here
   if (n < 0) throw std::runtime_error(std::string("reading stdin: ") + std::strerror(errno));
   buffer_.resize(old + static_cast<std::size_t>(n));
   if (n == 0) eof_ = true;

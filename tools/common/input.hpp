@@ -14,6 +14,9 @@
 
 namespace zmqkit::tools {
 
+// Makes a repeatable option take exactly one word per occurrence.
+void one_word_each(CLI::Option& option);
+
 // One message ready to send: topic, headers and the payload as msgpack.
 struct outgoing {
   std::string topic;
