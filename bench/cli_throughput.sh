@@ -9,9 +9,9 @@
 #   RUNS       runs; the median is reported                  (default: 3)
 #
 # Per run: zmq-sub binds tcp://127.0.0.1:* (kernel-chosen port, read from its
-# -v readiness line) with -C LINES --stats, writing its raw output to a file;
-# zmq-pub connects with --wait-subscribers 1 and reads the input file on
-# stdin. Timed: from zmq-pub's start to zmq-sub's exit (connection set-up
+# -v readiness line) with -C LINES -W 10 --stats, writing its raw output to a
+# file; zmq-pub connects with --wait-subscribers 1 and reads the input file
+# on stdin. Timed: from zmq-pub's start to zmq-sub's exit (connection set-up
 # included). Checked after the clock stops: both exit 0, zmq-sub reports
 # LINES received with no gaps, and its output is byte-identical to the input
 # (so every line arrived, once, in order).
@@ -28,15 +28,17 @@ sub="$build/tools/zmq-sub"
 for tool in "$pub" "$sub"; do
   [[ -x $tool ]] || { echo "cli_throughput: $tool not found: build first, or pass the build dir" >&2; exit 2; }
 done
-[[ $lines =~ ^[1-9][0-9]*$ && $size =~ ^[0-9]+$ && $runs =~ ^[1-9][0-9]*$ ]] && ((size >= 10)) ||
-  { echo "usage: $0 [BUILD_DIR] [LINES >= 1] [LINE_SIZE >= 10] [RUNS >= 1]" >&2; exit 2; }
+if ! [[ $lines =~ ^[1-9][0-9]*$ && $size =~ ^[0-9]+$ && $runs =~ ^[1-9][0-9]*$ ]] || ((size < 10)); then
+  echo "usage: $0 [BUILD_DIR] [LINES >= 1] [LINE_SIZE >= 10] [RUNS >= 1]" >&2
+  exit 2
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/cli_throughput.XXXXXX")
 sub_pid=""
 pub_pid=""
 cleanup() {
-  [[ -n $pub_pid ]] && kill "$pub_pid" 2>/dev/null || true
-  [[ -n $sub_pid ]] && kill "$sub_pid" 2>/dev/null || true
+  if [[ -n $pub_pid ]]; then kill "$pub_pid" 2>/dev/null || true; fi
+  if [[ -n $sub_pid ]]; then kill "$sub_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -54,7 +56,7 @@ bytes=$(stat -c %s "$input")
 
 echo "zmq-pub -l -> zmq-sub over tcp loopback: $lines lines of $size bytes, $runs run(s), $(nproc) CPU(s)"
 src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
-echo "tools: $build/tools, built from ${src:-?} ($(git -C "${src:-.}" describe --always --dirty 2>/dev/null || echo 'not a git checkout'))"
+echo "tools: $build/tools; their source checkout: ${src:-?} (now at $(git -C "${src:-.}" describe --always --dirty 2>/dev/null || echo 'not a git checkout'))"
 
 rates=()
 for ((run = 1; run <= runs; run++)); do
