@@ -185,7 +185,9 @@ std::optional<std::string_view> message_source::next_unit(std::string& where) {
       const auto total = limit >= 0 ? static_cast<std::uint64_t>(limit) : units_.size();
       if (produced_ >= total) return std::nullopt;
       const auto i = produced_ % units_.size();
-      where = mode_ == mode::messages ? "message " + std::to_string(i + 1) : "input";
+      where = mode_ == mode::messages ? "message " + std::to_string(i + 1)
+              : opts_.file.empty()    ? "stdin"
+                                      : opts_.file;
       if (mode_ == mode::messages) {
         scratch_ = expand_template(units_[i], produced_ + 1);
         return std::string_view(scratch_);

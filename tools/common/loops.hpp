@@ -111,9 +111,9 @@ int send_loop(const std::string& tool, message_source& source, const send_option
   pacer pace(opts.rate, opts.interval_ms);
   std::uint64_t sent = 0;
   while (!stop_requested()) {
+    pace.wait();  // before reading, so {{time}} in -m is the send time
     auto m = source.next();
     if (!m) break;
-    pace.wait();
     try {
       if (!send(*m))
         throw unavailable_error("no peer took message " + std::to_string(sent + 1) +
