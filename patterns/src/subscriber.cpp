@@ -7,8 +7,6 @@
 // that are not losses.
 #include <zmqkit/subscriber.hpp>
 
-#include <algorithm>
-
 namespace zmqkit {
 
 subscriber::subscriber(zmq::context_t& context, options opts)
@@ -16,6 +14,7 @@ subscriber::subscriber(zmq::context_t& context, options opts)
                                 [&] { return zmq::socket_t(context, zmq::socket_type::sub); })),
       inbox_(std::move(opts.on_error), static_cast<std::size_t>(opts.socket.max_message_size)) {
   apply_socket_options(socket_, opts.socket, zmq::socket_type::sub);
+  inbox_.count_gaps(false);  // until "" is subscribed
   for (const auto& t : opts.topics) subscribe(t);
   endpoints_ = attach(socket_, opts.endpoints);
 }
@@ -26,20 +25,13 @@ std::optional<message> subscriber::receive(std::chrono::milliseconds timeout) {
 
 void subscriber::subscribe(std::string_view prefix) {
   detail::translate("subscribe", [&] { socket_.set(zmq::sockopt::subscribe, prefix); });
-  prefixes_.emplace_back(prefix);
-  update_gap_counting();
+  if (prefix.empty()) inbox_.count_gaps(++everything_ > 0);
 }
 
 void subscriber::unsubscribe(std::string_view prefix) {
   detail::translate("unsubscribe", [&] { socket_.set(zmq::sockopt::unsubscribe, prefix); });
   // SUB counts subscriptions: one unsubscribe undoes one subscribe.
-  auto it = std::find(prefixes_.begin(), prefixes_.end(), prefix);
-  if (it != prefixes_.end()) prefixes_.erase(it);
-  update_gap_counting();
-}
-
-void subscriber::update_gap_counting() {
-  inbox_.count_gaps(std::find(prefixes_.begin(), prefixes_.end(), "") != prefixes_.end());
+  if (prefix.empty() && everything_ > 0) inbox_.count_gaps(--everything_ > 0);
 }
 
 }  // namespace zmqkit

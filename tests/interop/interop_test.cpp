@@ -10,6 +10,7 @@
 #include <zmqkit/zmqkit.hpp>
 
 #include "support/process.hpp"
+#include "support/python_peer.hpp"
 #include "support/transports.hpp"
 
 #include <sys/wait.h>
@@ -52,33 +53,10 @@ event event_payload(int n) { return {n, "order_placed", {n, -n}, n / 4.0}; }
 zmqkit::headers event_headers(int n) { return {{"source", "zmqkit"}, {"n", std::to_string(n)}}; }
 
 std::vector<std::string> peer_argv(std::vector<std::string> args) {
-  args.insert(args.begin(), {system_python(), peer_script});
-  return args;
+  return zmqkit::test::python_argv(peer_script, std::move(args));
 }
 
-// Why the Python peer cannot run here, or "" if it can. Checked once.
-std::string python_unavailable() {
-  static const std::string reason = []() -> std::string {
-    try {
-      process check(peer_argv({"check"}));
-      const auto status = check.wait(exit_deadline);
-      if (!status) return "peer.py check did not finish";
-      if (WIFEXITED(*status) && WEXITSTATUS(*status) == 0) return "";
-      const auto text = check.stderr_text();
-      return text.empty() ? "peer.py check failed" : text.substr(0, text.find('\n'));
-    } catch (const std::exception& e) {
-      return std::string("cannot run ") + system_python() + ": " + e.what();
-    }
-  }();
-  return reason;
-}
-
-bool skipped() {
-  const auto reason = python_unavailable();
-  if (reason.empty()) return false;
-  MESSAGE("SKIPPED: " << reason);
-  return true;
-}
+bool skipped() { return zmqkit::test::python_skipped(peer_script); }
 
 std::string read_line(process& peer, const char* what) {
   const auto line = peer.read_line(deadline);

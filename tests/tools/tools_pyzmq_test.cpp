@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/python_peer.hpp"
 #include "tools/tool_runner.hpp"
 
 using namespace zmqkit::test;
@@ -25,33 +26,10 @@ namespace {
 const std::string peer_script = ZMQKIT_TEST_SOURCE_DIR "/tools/tool_peer.py";
 
 std::vector<std::string> peer_argv(std::vector<std::string> args) {
-  args.insert(args.begin(), {system_python(), peer_script});
-  return args;
+  return zmqkit::test::python_argv(peer_script, std::move(args));
 }
 
-// Why the Python peer cannot run here, or "" if it can. Checked once.
-std::string python_unavailable() {
-  static const std::string reason = []() -> std::string {
-    try {
-      process check(peer_argv({"check"}));
-      const auto status = check.wait(exit_deadline);
-      if (!status) return "tool_peer.py check did not finish";
-      if (WIFEXITED(*status) && WEXITSTATUS(*status) == 0) return "";
-      const auto text = check.stderr_text();
-      return text.empty() ? "tool_peer.py check failed" : text.substr(0, text.find('\n'));
-    } catch (const std::exception& e) {
-      return std::string("cannot run ") + system_python() + ": " + e.what();
-    }
-  }();
-  return reason;
-}
-
-bool skipped() {
-  const auto reason = python_unavailable();
-  if (reason.empty()) return false;
-  MESSAGE("SKIPPED: " << reason);
-  return true;
-}
+bool skipped() { return zmqkit::test::python_skipped(peer_script); }
 
 // The peer's next stdout line; fails with its stderr if none comes in time.
 std::string peer_line(process& peer) {

@@ -27,21 +27,24 @@ constexpr std::size_t read_chunk = 1 << 20;
 // A raw payload: UTF-8 text travels as str (so JSON output shows text),
 // anything else as bin (so no byte is ever changed).
 std::string pack_raw(std::string_view bytes) {
-  // Written by hand into one string: this runs once per line at full speed.
-  const auto n = bytes.size();
+  // msgpack-c's packer writes to any stream with write(); this one appends
+  // to the result, so the payload is built in one allocation.
+  struct append_to {
+    std::string& out;
+    void write(const char* data, std::size_t n) { out.append(data, n); }
+  };
   std::string out;
-  out.reserve(n + 5);
+  out.reserve(bytes.size() + 5);
+  append_to stream{out};
+  msgpack::packer<append_to> pk(stream);
+  const auto n = static_cast<std::uint32_t>(bytes.size());
   if (is_utf8(bytes)) {
-    if (n < 32) out.push_back(static_cast<char>(0xa0 | n));
-    else if (n < 0x100) out += {'\xd9', static_cast<char>(n)};
-    else if (n < 0x10000) out += {'\xda', static_cast<char>(n >> 8), static_cast<char>(n)};
-    else out += {'\xdb', static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8), static_cast<char>(n)};
+    pk.pack_str(n);
+    pk.pack_str_body(bytes.data(), n);
   } else {
-    if (n < 0x100) out += {'\xc4', static_cast<char>(n)};
-    else if (n < 0x10000) out += {'\xc5', static_cast<char>(n >> 8), static_cast<char>(n)};
-    else out += {'\xc6', static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8), static_cast<char>(n)};
+    pk.pack_bin(n);
+    pk.pack_bin_body(bytes.data(), n);
   }
-  out.append(bytes);
   return out;
 }
 
@@ -224,12 +227,11 @@ std::optional<outgoing> message_source::next() {
       auto out = parse_input(*unit, opts_.format, opts_.topic, extra_headers_);
       ++produced_;
       return out;
-    } catch (const std::invalid_argument& e) {
-      ++rejected_;
-      if (opts_.strict) throw std::runtime_error(position() + ": " + e.what() + " (stopped: --strict)");
-      report_(position() + ": " + e.what() + " (skipped)");
-      if (mode_ != mode::lines && mode_ != mode::msgpack_stream) ++produced_;
-    } catch (const zmqkit::decode_error& e) {
+    } catch (const std::exception& e) {
+      // Bad input is invalid_argument or decode_error; anything else is ours.
+      if (!dynamic_cast<const std::invalid_argument*>(&e) &&
+          !dynamic_cast<const zmqkit::decode_error*>(&e))
+        throw;
       ++rejected_;
       if (opts_.strict) throw std::runtime_error(position() + ": " + e.what() + " (stopped: --strict)");
       report_(position() + ": " + e.what() + " (skipped)");

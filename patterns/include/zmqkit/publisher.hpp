@@ -5,8 +5,8 @@
 // PUB, a subscriber whose queue is full at the HWM simply misses messages, and
 // sees the hole as a gap in seq. With options::drop_when_full off, publish()
 // instead waits (up to send_timeout) for the slowest subscriber to make room,
-// which suits a pipe that must not lose lines. Not thread-safe: use one publisher per thread
-// and share the zmq::context_t, not the object.
+// which suits a pipe that must not lose lines. Not thread-safe: use one
+// publisher per thread and share the zmq::context_t, not the object.
 //
 // Example:
 //   zmq::context_t ctx;

@@ -56,11 +56,9 @@ class subscriber {
   zmq::socket_t& socket() noexcept { return socket_; }
 
  private:
-  void update_gap_counting();
-
   zmq::socket_t socket_;
   std::vector<std::string> endpoints_;
-  std::vector<std::string> prefixes_;
+  int everything_ = 0;  // subscriptions to "" (SUB counts them like any prefix)
   inbox inbox_;
   counters stats_;
 };
