@@ -12,6 +12,13 @@ void apply_socket_options(zmq::socket_t& s, const socket_options& o, zmq::socket
     s.set(zmq::sockopt::heartbeat_ivl, ms(o.heartbeat_interval));
     s.set(zmq::sockopt::heartbeat_timeout, ms(o.heartbeat_timeout));
     s.set(zmq::sockopt::heartbeat_ttl, ms(o.heartbeat_ttl));
+    if (o.tcp_keepalive_idle.count() > 0) {
+      s.set(zmq::sockopt::tcp_keepalive, 1);
+      s.set(zmq::sockopt::tcp_keepalive_idle, static_cast<int>(o.tcp_keepalive_idle.count()));
+      s.set(zmq::sockopt::tcp_keepalive_intvl,
+            static_cast<int>(o.tcp_keepalive_interval.count()));
+      s.set(zmq::sockopt::tcp_keepalive_cnt, o.tcp_keepalive_count);
+    }
     s.set(zmq::sockopt::reconnect_ivl, ms(o.reconnect_interval));
     s.set(zmq::sockopt::reconnect_ivl_max, ms(o.reconnect_interval_max));
     s.set(zmq::sockopt::handshake_ivl, ms(o.handshake_timeout));

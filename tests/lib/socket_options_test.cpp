@@ -24,6 +24,9 @@ TEST_CASE("socket_options: SHALL set every value on the socket") {
   opts.handshake_timeout = 700ms;
   opts.send_hwm = 17;
   opts.receive_hwm = 23;
+  opts.tcp_keepalive_idle = 7s;
+  opts.tcp_keepalive_interval = 3s;
+  opts.tcp_keepalive_count = 4;
   apply_socket_options(s, opts, zmq::socket_type::dealer);
 
   CHECK(s.get(zmq::sockopt::linger) == 250);
@@ -36,6 +39,18 @@ TEST_CASE("socket_options: SHALL set every value on the socket") {
   CHECK(s.get(zmq::sockopt::handshake_ivl) == 700);
   CHECK(s.get(zmq::sockopt::sndhwm) == 17);
   CHECK(s.get(zmq::sockopt::rcvhwm) == 23);
+  CHECK(s.get(zmq::sockopt::tcp_keepalive_idle) == 7);
+  CHECK(s.get(zmq::sockopt::tcp_keepalive_intvl) == 3);
+  CHECK(s.get(zmq::sockopt::tcp_keepalive_cnt) == 4);
+}
+
+TEST_CASE("socket_options: SHALL leave the system's keepalive alone when idle is 0s") {
+  zmq::context_t ctx;
+  zmq::socket_t s(ctx, zmq::socket_type::pull);
+  socket_options opts;
+  opts.tcp_keepalive_idle = 0s;
+  apply_socket_options(s, opts, zmq::socket_type::pull);
+  CHECK(s.get(zmq::sockopt::tcp_keepalive) == -1);
 }
 
 TEST_CASE("socket_options: SHALL default to the safe values of the design") {
@@ -45,7 +60,11 @@ TEST_CASE("socket_options: SHALL default to the safe values of the design") {
 
   CHECK(s.get(zmq::sockopt::linger) == 1000);
   CHECK(s.get(zmq::sockopt::maxmsgsize) == 16 * 1024 * 1024);
-  CHECK(s.get(zmq::sockopt::heartbeat_ivl) == 1000);
+  CHECK(s.get(zmq::sockopt::heartbeat_ivl) == 0);
+  CHECK(s.get(zmq::sockopt::tcp_keepalive) == 1);
+  CHECK(s.get(zmq::sockopt::tcp_keepalive_idle) == 10);
+  CHECK(s.get(zmq::sockopt::tcp_keepalive_intvl) == 2);
+  CHECK(s.get(zmq::sockopt::tcp_keepalive_cnt) == 5);
   CHECK(s.get(zmq::sockopt::heartbeat_timeout) == 5000);
   CHECK(s.get(zmq::sockopt::heartbeat_ttl) == 10000);
   CHECK(s.get(zmq::sockopt::reconnect_ivl) == 100);

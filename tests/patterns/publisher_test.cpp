@@ -102,7 +102,8 @@ TEST_CASE("publisher: SHALL apply the safe socket defaults and take overrides") 
   zmqkit::publisher plain(ctx, {});
   CHECK(plain.socket().get(zmq::sockopt::linger) == 1000);
   CHECK(plain.socket().get(zmq::sockopt::maxmsgsize) == 16 * 1024 * 1024);
-  CHECK(plain.socket().get(zmq::sockopt::heartbeat_ivl) == 1000);
+  CHECK(plain.socket().get(zmq::sockopt::heartbeat_ivl) == 0);
+  CHECK(plain.socket().get(zmq::sockopt::tcp_keepalive) == 1);
   CHECK(plain.socket().get(zmq::sockopt::handshake_ivl) == 5000);
 
   zmqkit::publisher::options opts;

@@ -60,6 +60,40 @@ TEST_CASE("zmq-pub/zmq-sub: SHALL deliver 100000 stdin lines in order with zero 
   CHECK(stats.find(", decode errors 0,") != std::string::npos);
 }
 
+TEST_CASE("zmq-pub/zmq-sub: SHALL deliver the tail of the stream when zmq-pub exits while "
+          "zmq-sub's reader is stalled") {
+  // The fault: whoever reads zmq-sub's stdout stops reading, so the stream
+  // backs up into the kernel's socket buffers, and zmq-pub reaches the end
+  // of its input and exits with the tail still in flight. Anything zmq-sub
+  // sends zmq-pub after that close (a ZMTP heartbeat did) is answered with a
+  // TCP reset that throws the in-flight tail away. The stall is held a little
+  // past zmq-pub's exit, long enough for a 1 s heartbeat to have fired.
+  constexpr int count = 20000;  // fits in loopback socket buffers
+  std::string input;
+  for (int i = 1; i <= count; ++i) input += "tail-" + std::to_string(i) + "\n";
+
+  process sub(tool({"zmq-sub", "@tcp://127.0.0.1:*", "-v", "--hwm", "10", "-C",
+                    std::to_string(count), "--stats", "--out-format", "raw"}));
+  const auto endpoint = ready_endpoint(sub);
+  process pub(tool({"zmq-pub", ">" + endpoint, "-l", "--hwm", "10", "--wait-subscribers", "1"}));
+  {
+    stdin_feeder feed(pub, input);
+    CHECK(exit_code(pub) == 0);
+  }
+  std::this_thread::sleep_for(1500ms);  // the injected stall, not a wait for an event
+
+  int received = 0, in_order = 0;
+  while (received < count) {
+    const auto line = sub.read_line(line_deadline);
+    if (!line) break;
+    ++received;
+    if (*line == "tail-" + std::to_string(received)) ++in_order;
+  }
+  CHECK(received == count);
+  CHECK(in_order == received);
+  CHECK(exit_code(sub) == 0);
+}
+
 TEST_CASE("zmq-pub/zmq-sub: SHALL relay a binary file byte-identical through jsonl and "
           "jsonl-envelope") {
   // Every byte value (so '\n' and invalid UTF-8 too), then noise: ~300 KB.

@@ -1,7 +1,7 @@
 // The safe defaults every zmqkit socket starts from (design: "Safe socket
-// defaults"): bounded linger, bounded message size, heartbeats that notice a
-// dead peer, reconnect with backoff, a handshake deadline. Every pattern's
-// options carry one of these, so each value can be overridden.
+// defaults"): bounded linger, bounded message size, TCP keepalive that
+// notices a dead peer, reconnect with backoff, a handshake deadline. Every
+// pattern's options carry one of these, so each value can be overridden.
 #pragma once
 
 #include <chrono>
@@ -23,9 +23,19 @@ inline constexpr std::chrono::milliseconds forever{-1};
 struct socket_options {
   std::chrono::milliseconds linger = 1000ms;  // close() never waits longer
   std::int64_t max_message_size = default_max_message_size;  // larger frames drop the peer
-  std::chrono::milliseconds heartbeat_interval = 1000ms;  // ZMTP PING
+  // ZMTP heartbeats, off by default: a PING or PONG that reaches a peer
+  // which has just closed its socket makes its kernel answer with a reset,
+  // and the reset throws away every message still in flight to us
+  // (docs/design-notes.md, "Heartbeats off, TCP keepalive on").
+  std::chrono::milliseconds heartbeat_interval = 0ms;     // 0: no PING
   std::chrono::milliseconds heartbeat_timeout = 5000ms;   // no traffic: peer is dead
   std::chrono::milliseconds heartbeat_ttl = 10000ms;      // asked of the remote side
+  // TCP keepalive notices a dead peer on an idle connection without sending
+  // data: after idle, count probes interval apart go unanswered. 0s idle
+  // leaves the system's keepalive setting alone.
+  std::chrono::seconds tcp_keepalive_idle = 10s;
+  std::chrono::seconds tcp_keepalive_interval = 2s;
+  int tcp_keepalive_count = 5;
   std::chrono::milliseconds reconnect_interval = 100ms;
   std::chrono::milliseconds reconnect_interval_max = 5000ms;
   std::chrono::milliseconds handshake_timeout = 5000ms;
