@@ -1,11 +1,16 @@
 # Every third-party lookup in one place. Used by the build and, installed next
 # to zmqkitConfig.cmake, by consumers' find_package(zmqkit), so both resolve
 # the same packages. All come from Debian: libzmq3-dev, cppzmq-dev,
-# libmsgpack-cxx-dev (the build also needs libcli11-dev and doctest-dev).
+# libmsgpack-cxx-dev, libxxhash-dev (the build also needs libcli11-dev and
+# doctest-dev).
 include(CMakeFindDependencyMacro)
 
 find_dependency(cppzmq)    # imports libzmq as well
 find_dependency(msgpack)   # msgpack-cxx 4.x: target msgpackc-cxx
+find_dependency(PkgConfig)
+if(NOT TARGET PkgConfig::xxhash)
+  pkg_check_modules(xxhash REQUIRED IMPORTED_TARGET libxxhash)  # journal checksums
+endif()
 
 if(NOT TARGET msgpackc-cxx)
   message(FATAL_ERROR "zmqkit: msgpack-cxx found but target msgpackc-cxx is missing")

@@ -6,7 +6,8 @@ set -eu
 
 packages="g++ cmake make pkg-config
 libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libcli11-dev doctest-dev
-python3 python3-zmq python3-msgpack nlohmann-json3-dev"
+python3 python3-zmq python3-msgpack nlohmann-json3-dev libxxhash-dev
+strace util-linux"
 
 missing=""
 for p in $packages; do
