@@ -139,6 +139,28 @@ bool send_message(zmq::socket_t& socket, std::string_view topic, zmq::message_t&
   });
 }
 
+std::string encode_position(const journal_position& p) {
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_array(2);
+  pk.pack_bin(static_cast<std::uint32_t>(p.journal.size()));
+  pk.pack_bin_body(reinterpret_cast<const char*>(p.journal.data()), p.journal.size());
+  pk.pack(p.fseq);
+  return std::string(buf.data(), buf.size());
+}
+
+journal_position decode_position(std::string_view bytes) {
+  msgpack_reader r(bytes);
+  if (r.read_array_header("position") != 2) throw decode_error("position", "not an array of 2 elements");
+  const auto id = r.read_bin("position.journal_id");
+  if (id.size() != 16) throw decode_error("position.journal_id", "not 16 bytes");
+  journal_position p;
+  std::copy(id.begin(), id.end(), p.journal.begin());
+  p.fseq = r.read_uint("position.fseq");
+  if (r.remaining() != 0) throw decode_error("position", "trailing bytes");
+  return p;
+}
+
 std::optional<message> receive_message(zmq::socket_t& socket, zmq::recv_flags flags,
                                        std::size_t max_size) {
   return detail::translate("receive", [&]() -> std::optional<message> {
@@ -148,14 +170,25 @@ std::optional<message> receive_message(zmq::socket_t& socket, zmq::recv_flags fl
     if (!topic.more()) throw decode_error("frames", "1 frame, a zmqkit message has 2");
     zmq::message_t body;
     (void)socket.recv(body);
+    std::optional<zmq::message_t> third;
     if (body.more()) {
-      std::size_t frames = 2;
+      third.emplace();
+      (void)socket.recv(*third);
+    }
+    if (third && third->more()) {
+      std::size_t frames = 3;
       zmq::message_t extra;
       do {
         (void)socket.recv(extra);
         ++frames;
       } while (extra.more());
-      throw decode_error("frames", std::to_string(frames) + " frames, a zmqkit message has 2");
+      throw decode_error("frames", std::to_string(frames) + " frames, a zmqkit message has 2 (3 from a forwarder)");
+    }
+    if (third) {
+      const auto pos = decode_position(std::string_view(static_cast<const char*>(third->data()), third->size()));
+      auto m = message::decode(std::move(topic), std::move(body), max_size);
+      m.set_position(pos);
+      return m;
     }
     return message::decode(std::move(topic), std::move(body), max_size);
   });

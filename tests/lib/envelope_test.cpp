@@ -604,16 +604,43 @@ TEST_CASE("receive_message: SHALL report a message without two frames and stay u
     REQUIRE(m.has_value());
     CHECK(m->payload_as<int>() == 1);
   }
-  SUBCASE("three frames") {
+  SUBCASE("a third frame that is not a journal position") {
     (void)out.send(zmq::str_buffer("topic"), zmq::send_flags::sndmore);
     (void)out.send(zmq::str_buffer("body"), zmq::send_flags::sndmore);
     (void)out.send(zmq::str_buffer("extra"), zmq::send_flags::none);
     send_good(3);
-    CHECK(receive_field() == "frames");
+    CHECK(receive_field() == "position");
     const auto m = zmqkit::receive_message(in);
     REQUIRE(m.has_value());
     CHECK(m->topic() == "good");
     CHECK(m->payload_as<int>() == 3);
+  }
+  SUBCASE("four frames") {
+    for (const char* f : {"a", "b", "c"}) (void)out.send(zmq::buffer(std::string_view(f)), zmq::send_flags::sndmore);
+    (void)out.send(zmq::str_buffer("d"), zmq::send_flags::none);
+    send_good(6);
+    CHECK(receive_field() == "frames");
+    const auto m = zmqkit::receive_message(in);
+    REQUIRE(m.has_value());
+    CHECK(m->payload_as<int>() == 6);
+    CHECK_FALSE(m->position());
+  }
+  SUBCASE("a forwarder's third frame") {
+    zmqkit::journal_position pos;
+    pos.journal[0] = 0xab;
+    pos.fseq = 123456789;
+    envelope_writer w;
+    auto body = w.encode(7);
+    const std::string third = zmqkit::encode_position(pos);
+    (void)out.send(zmq::str_buffer("fwd"), zmq::send_flags::sndmore);
+    (void)out.send(body, zmq::send_flags::sndmore);
+    (void)out.send(zmq::buffer(third), zmq::send_flags::none);
+    const auto m = zmqkit::receive_message(in);
+    REQUIRE(m.has_value());
+    CHECK(m->payload_as<int>() == 7);
+    REQUIRE(m->position());
+    CHECK(m->position()->fseq == 123456789);
+    CHECK(m->position()->journal == pos.journal);
   }
   SUBCASE("two frames of garbage") {
     (void)out.send(zmq::str_buffer("topic"), zmq::send_flags::sndmore);

@@ -77,6 +77,16 @@ class envelope_writer {
   msgpack::sbuffer buf_;
 };
 
+// Where a durable forwarder stored a message: the third frame it adds,
+// msgpack [journal_id (bin 16), fseq] (docs/protocol.md).
+struct journal_position {
+  producer_id journal{};
+  std::uint64_t fseq = 0;
+};
+std::string encode_position(const journal_position& p);
+// Throws decode_error on "position".
+journal_position decode_position(std::string_view bytes);
+
 // A received message, decoded and checked. Owns its frames; topic, headers
 // and payload are views into them (no copies), valid while the message lives.
 class message {
@@ -106,6 +116,10 @@ class message {
   template <class T>
   T payload_as() const;
 
+  // The journal position a forwarder added as a third frame, if any.
+  const std::optional<journal_position>& position() const noexcept { return position_; }
+  void set_position(const journal_position& p) noexcept { position_ = p; }
+
   // Both frames' sizes, as counted on the wire.
   std::size_t wire_size() const noexcept { return topic_frame_.size() + body_frame_.size(); }
 
@@ -127,6 +141,7 @@ class message {
   std::int64_t time_ns_ = 0;
   std::vector<std::pair<span, span>> headers_;
   span payload_{0, 0};
+  std::optional<journal_position> position_;
 };
 
 // Sends topic + body as one two-frame message. Returns false if the send
