@@ -476,13 +476,14 @@ journal journal::open_read_only(const std::string& dir) {
 // --- writing -----------------------------------------------------------------
 
 std::uint64_t journal::append(std::int64_t time_ns, std::string_view topic,
-                              std::string_view envelope) {
+                              std::string_view envelope, const std::optional<record_key>& key) {
   auto& s = *s_;
   s.check_usable();
   if (topic.size() > 65535) throw std::length_error("journal: topic longer than 65535 bytes");
   if (envelope.size() > jf::max_envelope)
     throw std::length_error("journal: envelope larger than 64 MiB");
-  const std::size_t size = jf::record_header_size + topic.size() + envelope.size();
+  const std::size_t size =
+      jf::record_header_size + topic.size() + (key ? jf::key_size : 0) + envelope.size();
   segment* t = &s.tail();
   const bool has_records = s.next > t->base;
   if (has_records && t->bytes + s.pending.size() + size > s.opts.segment_bytes) {
@@ -496,7 +497,7 @@ std::uint64_t journal::append(std::int64_t time_ns, std::string_view topic,
                             : !t->index.empty()       ? &t->index.back()
                                                       : nullptr;
   if (!last || offset >= last->offset + index_spacing) s.pending_index.push_back({fseq, offset, time_ns});
-  jf::append_record(s.pending, fseq, time_ns, topic, envelope);
+  jf::append_record(s.pending, fseq, time_ns, topic, envelope, key);
   if (fseq == t->base) t->first_time = time_ns;
   s.pending_count++;
   s.next++;
@@ -515,6 +516,13 @@ std::uint64_t journal::commit() {
          std::chrono::steady_clock::now() - s.last_sync >= s.opts.sync.interval))
       s.sync_tail();
   }
+  return s.committed;
+}
+
+std::uint64_t journal::sync() {
+  auto& s = *s_;
+  commit();
+  if (s.unsynced) s.sync_tail();
   return s.committed;
 }
 
@@ -696,7 +704,7 @@ struct journal::reader::impl {
       }
       if (segit != s->segs.end()) note_index(segit->second.index, {p.fseq, offset, p.time_ns});
       pos++;
-      return journal_record{p.fseq, p.time_ns, p.topic, p.envelope};
+      return journal_record{p.fseq, p.time_ns, p.topic, p.envelope, p.key};
     }
   }
 };

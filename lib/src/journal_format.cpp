@@ -41,8 +41,10 @@ std::optional<std::uint64_t> decode_segment_header(std::string_view b, std::stri
 }
 
 void append_record(std::string& out, std::uint64_t fseq, std::int64_t time_ns,
-                   std::string_view topic, std::string_view envelope) {
-  const auto len = static_cast<std::uint32_t>(record_fixed + topic.size() + envelope.size());
+                   std::string_view topic, std::string_view envelope,
+                   const std::optional<record_key>& key) {
+  const std::size_t key_bytes = key ? key_size : 0;
+  const auto len = static_cast<std::uint32_t>(record_fixed + topic.size() + key_bytes + envelope.size());
   const std::size_t at = out.size();
   out.resize(at + record_header_size);
   char* p = out.data() + at;
@@ -50,8 +52,14 @@ void append_record(std::string& out, std::uint64_t fseq, std::int64_t time_ns,
   put_u64(p + 12, fseq);
   put_u64(p + 20, static_cast<std::uint64_t>(time_ns));
   put_u16(p + 28, static_cast<std::uint16_t>(topic.size()));
-  put_u16(p + 30, 0);
+  put_u16(p + 30, key ? flag_key : 0);
   out.append(topic);
+  if (key) {
+    out.append(reinterpret_cast<const char*>(key->sender.data()), key->sender.size());
+    char seq[8];
+    put_u64(seq, key->seq);
+    out.append(seq, 8);
+  }
   out.append(envelope);
   p = out.data() + at;  // append may have moved the buffer
   put_u64(p + 4, checksum(p + record_prefix, len, len));
@@ -80,18 +88,27 @@ parsed parse_record(std::string_view b) {
     return r;
   }
   const auto topic_len = static_cast<std::size_t>(get_le(body + 16, 2));
-  if (get_le(body + 18, 2) != 0) {
+  const auto flags = get_le(body + 18, 2);
+  if ((flags & ~std::uint64_t{flag_key}) != 0) {
     r.why = "unknown record flags";
     return r;
   }
-  if (topic_len > len - record_fixed) {
+  const std::size_t key_bytes = (flags & flag_key) ? key_size : 0;
+  if (topic_len + key_bytes > len - record_fixed) {
     r.why = "topic longer than the record";
     return r;
   }
   r.fseq = get_le(body, 8);
   r.time_ns = static_cast<std::int64_t>(get_le(body + 8, 8));
+  const char* after_topic = body + record_fixed + topic_len;
   r.topic = std::string_view(body + record_fixed, topic_len);
-  r.envelope = std::string_view(body + record_fixed + topic_len, len - record_fixed - topic_len);
+  if (key_bytes) {
+    record_key k;
+    std::memcpy(k.sender.data(), after_topic, k.sender.size());
+    k.seq = get_le(after_topic + 16, 8);
+    r.key = k;
+  }
+  r.envelope = std::string_view(after_topic + key_bytes, len - record_fixed - topic_len - key_bytes);
   r.st = parsed::status::ok;
   return r;
 }

@@ -9,7 +9,11 @@
 #include <string>
 #include <string_view>
 
+#include <zmqkit/journal.hpp>
+
 namespace zmqkit::detail::jformat {
+
+using zmqkit::record_key;
 
 // Segment header: magic[8] version u32 flags u32 base_fseq u64 checksum u64.
 inline constexpr char magic[8] = {'z', 'm', 'q', 'k', 'j', 'r', 'n', 'l'};
@@ -17,15 +21,18 @@ inline constexpr std::uint32_t version = 1;
 inline constexpr std::size_t segment_header_size = 32;
 
 // Record: len u32 | checksum u64 | fseq u64 | time_ns i64 | topic_len u16 |
-// flags u16 | topic | envelope. len counts the bytes after the checksum;
-// the checksum is XXH3-64 of those bytes, seeded with len.
+// flags u16 | topic | [key] | envelope. len counts the bytes after the
+// checksum; the checksum is XXH3-64 of those bytes, seeded with len. Flag
+// bit 0 says a 24-byte key (sender id 16 bytes, seq u64) follows the topic.
 inline constexpr std::size_t record_prefix = 12;  // len + checksum
 inline constexpr std::size_t record_fixed = 20;   // fseq .. flags
 inline constexpr std::size_t record_header_size = record_prefix + record_fixed;
 // The largest len a record may have: a 64 KiB topic and a 64 MiB envelope.
 // Anything larger on disk is garbage, so a reader never allocates for it.
 inline constexpr std::uint32_t max_envelope = 64u << 20;
-inline constexpr std::uint32_t max_record_len = record_fixed + 65535 + max_envelope;
+inline constexpr std::uint16_t flag_key = 1;
+inline constexpr std::size_t key_size = 24;
+inline constexpr std::uint32_t max_record_len = record_fixed + 65535 + key_size + max_envelope;
 
 std::uint64_t checksum(const void* data, std::size_t size, std::uint64_t seed);
 
@@ -50,7 +57,8 @@ std::optional<std::uint64_t> decode_segment_header(std::string_view bytes, std::
 
 // Appends one encoded record to out.
 void append_record(std::string& out, std::uint64_t fseq, std::int64_t time_ns,
-                   std::string_view topic, std::string_view envelope);
+                   std::string_view topic, std::string_view envelope,
+                   const std::optional<record_key>& key);
 
 struct parsed {
   enum class status { ok, need_more, bad } st = status::bad;
@@ -58,6 +66,7 @@ struct parsed {
   std::uint64_t fseq = 0;
   std::int64_t time_ns = 0;
   std::string_view topic, envelope;
+  std::optional<record_key> key;
   const char* why = "";
 };
 // Parses the record at the start of bytes. need_more when bytes hold less

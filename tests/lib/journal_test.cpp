@@ -466,3 +466,33 @@ TEST_CASE("journal: SHALL stop intake on a full disk, keep what was committed, a
   auto ro = journal::open_read_only(mnt + "/journal");
   CHECK(read_all(ro).fseqs == range(1, committed + 10));
 }
+
+TEST_CASE("journal: SHALL keep a record's key and sync on request whatever the policy") {
+  temp_dir d;
+  zmqkit::record_key key;
+  key.sender[0] = 0x5a;
+  key.sender[15] = 0xa5;
+  key.seq = 0x0102030405060708ull;
+  {
+    journal::options o;
+    o.sync = zmqkit::durability::parse("never");
+    auto j = journal::open(d.path(), o);
+    j.append(1, "keyed", "env", key);
+    j.append(2, "plain", "env2");
+    CHECK(j.sync() == 2);
+    CHECK(j.stats().syncs == 1);
+  }
+  auto j = journal::open(d.path(), {});
+  auto r = j.read_from(1);
+  const auto a = r.next();
+  REQUIRE(a);
+  CHECK(a->topic == "keyed");
+  CHECK(a->envelope == "env");
+  REQUIRE(a->key);
+  CHECK(a->key->sender == key.sender);
+  CHECK(a->key->seq == key.seq);
+  const auto b = r.next();
+  REQUIRE(b);
+  CHECK(b->envelope == "env2");
+  CHECK_FALSE(b->key);
+}

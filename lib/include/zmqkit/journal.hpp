@@ -17,6 +17,7 @@
 //   while (auto rec = r.next()) use(rec->fseq, rec->topic, rec->envelope);
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -48,6 +49,14 @@ struct durability {
   std::string to_string() const;
 };
 
+// An optional key stored with a record: who sent it and its number in that
+// sender's gap-free count, so a forwarder can rebuild its duplicate table
+// from the journal (docs/protocol.md, Intake).
+struct record_key {
+  std::array<std::uint8_t, 16> sender{};
+  std::uint64_t seq = 0;
+};
+
 // A record as read back. The views point into the reader's buffer and stay
 // valid until its next call to next().
 struct journal_record {
@@ -55,6 +64,7 @@ struct journal_record {
   std::int64_t time_ns = 0;
   std::string_view topic;
   std::string_view envelope;
+  std::optional<record_key> key;
 };
 
 // The disk is full (ENOSPC or EDQUOT): the records appended since the last
@@ -134,13 +144,16 @@ class journal {
   // matches fseq order (replay by time relies on it). Throws
   // std::length_error when topic or envelope exceed the format's limits,
   // journal_full when rolling to a new segment finds the disk full.
-  std::uint64_t append(std::int64_t time_ns, std::string_view topic, std::string_view envelope);
+  std::uint64_t append(std::int64_t time_ns, std::string_view topic, std::string_view envelope,
+                       const std::optional<record_key>& key = std::nullopt);
 
   // Writes what append() buffered and syncs it as the policy says; returns
   // the highest committed fseq (0 when empty). On journal_full the buffered
   // records are discarded (their fseqs are given out again) and the file is
   // as it was at the last commit. A failed fdatasync throws journal_failed.
   std::uint64_t commit();
+  // commit(), then fdatasync whatever the policy: for a clean shutdown.
+  std::uint64_t sync();
   // Records appended but not yet committed.
   std::size_t pending() const noexcept;
 
