@@ -28,6 +28,7 @@ cursor_store::cursor_store(std::string dir) : dir_(std::move(dir)) {
 
 bool cursor_store::valid_name(std::string_view name) noexcept {
   if (name.empty() || name.size() > 128 || name.front() == '.') return false;
+  if (name.size() >= 4 && name.substr(name.size() - 4) == ".tmp") return false;  // ours, mid-write
   return std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            c == '.' || c == '_' || c == '-';

@@ -21,6 +21,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <set>
 #include <stdexcept>
 
 #include "journal_format.hpp"
@@ -48,6 +49,7 @@ struct segment {
   std::uint64_t bytes = 0;  // for the tail: bytes written and accepted
   bool quarantined = false;
   std::optional<std::int64_t> first_time;  // read on demand
+  std::uint64_t end = 0;  // when set: one past its last fseq, if a gap follows it
   std::vector<index_entry> index;          // sparse, by offset
 };
 
@@ -222,7 +224,7 @@ struct journal::state {
     }
     s.quarantined = true;
     s.index.clear();
-    report.quarantined.push_back(to);
+    report.quarantined.push_back(s.path);
     counters.quarantined_segments++;
     problem(line);
   }
@@ -230,6 +232,7 @@ struct journal::state {
   // First fseq after the segment at base: the next segment's base, or for the
   // tail the next fseq to be written.
   std::uint64_t end_of(std::uint64_t base) const {
+    if (auto own = segs.find(base); own != segs.end() && own->second.end != 0) return own->second.end;
     auto it = segs.upper_bound(base);
     return it == segs.end() ? committed + 1 : it->first;
   }
@@ -320,6 +323,20 @@ scan_result scan_segment(int fd, const std::string& path, std::uint64_t base,
   }
 }
 
+// Whether a record that checks out, numbered fseq or later, starts anywhere
+// in [from, size): tells damage in the middle from a torn end.
+bool record_after(int fd, const std::string& path, std::uint64_t from, std::uint64_t size,
+                  std::uint64_t fseq) {
+  const std::uint64_t n = std::min<std::uint64_t>(size - from, 256u << 20);
+  std::string rest(static_cast<std::size_t>(n), '\0');
+  rest.resize(detail::pread_some(fd, rest.data(), rest.size(), from, path));
+  for (std::size_t at = 1; at + jf::record_header_size <= rest.size(); ++at) {
+    const auto p = jf::parse_record(std::string_view(rest).substr(at));
+    if (p.st == jf::parsed::status::ok && p.fseq >= fseq) return true;
+  }
+  return false;
+}
+
 std::string read_header(int fd, const std::string& path) {
   std::string h(jf::segment_header_size, '\0');
   h.resize(detail::pread_some(fd, h.data(), h.size(), 0, path));
@@ -396,8 +413,10 @@ std::shared_ptr<journal::state> load(const std::string& dir, journal::options op
   // Quarantined files after the tail mean the tail is not the newest data.
   // Drop them from the map (they stay on disk and in the report) and start
   // fresh past them.
+  bool quarantined_after = false;
   for (auto it = s.segs.begin(); it != s.segs.end();) {
     if (it->second.quarantined && it->first > tail_base) {
+      quarantined_after = true;
       it = s.segs.erase(it);
     } else {
       ++it;
@@ -416,6 +435,7 @@ std::shared_ptr<journal::state> load(const std::string& dir, journal::options op
         // Created but its header never reached the disk: start it again.
         s.report.bytes_dropped += t.bytes;
         s.report.tail_problem = "segment " + t.path + " had no header";
+        s.problem("journal: " + s.report.tail_problem + " (a crash as it was created); started again");
         if (!read_only) {
           detail::truncate_file(fd.get(), 0, t.path);
           detail::write_all(fd.get(), jf::encode_segment_header(tail_base), t.path);
@@ -429,8 +449,19 @@ std::shared_ptr<journal::state> load(const std::string& dir, journal::options op
         tail_base = 0;
       }
     }
+    scan_result r;
     if (tail_base != 0) {
-      const auto r = scan_segment(fd.get(), t.path, tail_base, t.bytes, &t.index);
+      r = scan_segment(fd.get(), t.path, tail_base, t.bytes, &t.index);
+      if (r.good_end < t.bytes && record_after(fd.get(), t.path, r.good_end, t.bytes, r.next)) {
+        // Good records after a bad one: damage, not a torn write. Keep it all
+        // aside rather than cut committed records away.
+        past_quarantine = std::max(past_quarantine, tail_base + t.bytes / jf::record_header_size + 1);
+        s.quarantine(tail_base, r.problem + " at offset " + std::to_string(r.good_end) +
+                                    " with good records after it");
+        tail_base = 0;
+      }
+    }
+    if (tail_base != 0) {
       if (r.good_end < t.bytes) {
         s.report.bytes_dropped += t.bytes - r.good_end;
         s.report.tail_problem = "segment " + t.path + ": " + r.problem + " at offset " +
@@ -446,9 +477,26 @@ std::shared_ptr<journal::state> load(const std::string& dir, journal::options op
       }
       s.next = r.next;
       s.last_time = s.committed_time = r.last_time;
+      if (r.next == tail_base) {  // empty tail: times go on from the segment before it
+        auto prev = s.segs.find(tail_base);
+        while (prev != s.segs.begin() && (--prev)->second.quarantined) {
+        }
+        if (prev != s.segs.end() && prev->first < tail_base && !prev->second.quarantined) {
+          const fd_handle pfd = detail::open_file(prev->second.path, O_RDONLY);
+          s.last_time = s.committed_time =
+              scan_segment(pfd.get(), prev->second.path, prev->first, prev->second.bytes, nullptr).last_time;
+        }
+      }
       if (r.next > tail_base) t.first_time = t.index.empty() ? std::nullopt : std::optional(t.index.front().time_ns);
       if (!read_only) s.tail_fd = std::move(fd);
     }
+  }
+  if (tail_base != 0 && quarantined_after && past_quarantine > s.next && !read_only) {
+    // Newer data was set aside: go on past every fseq it may have held.
+    s.tail().end = s.next;
+    s.sync_tail();
+    s.create_segment(past_quarantine);
+    s.next = past_quarantine;
   }
   if (tail_base == 0) {
     s.next = std::max(s.next, past_quarantine);  // fseqs are never reused
@@ -620,6 +668,7 @@ struct journal::reader::impl {
     for (;;) {
       if (pos > s->committed) return false;
       auto it = s->segs.upper_bound(pos);
+      if (it == s->segs.end() && s->segs.empty()) return false;
       if (it == s->segs.begin()) {  // before the oldest segment: it was removed
         skip_to(it->first);
         continue;
@@ -647,7 +696,7 @@ struct journal::reader::impl {
 
   void corrupt(const std::string& why) {
     const std::uint64_t base = seg_base;
-    if (base == s->tail().base) {
+    if (base == s->tail().base && !s->read_only) {
       s->failed = true;
       throw journal_failed(EIO, "journal: " + path + ": " + why +
                                     " in the segment being written; restart to recover");
@@ -785,12 +834,16 @@ std::vector<journal::segment_info> journal::segments() const {
 journal_verification verify_journal(const std::string& dir) {
   journal_verification v;
   std::map<std::uint64_t, std::string> files;
+  std::set<std::uint64_t> set_aside;  // bases of quarantined files
   for (const auto& name : detail::list_directory(dir)) {
     if (const auto base = jf::parse_segment_name(name)) files[*base] = dir + "/" + name;
     else if (name.size() > jf::quarantine_suffix.size() &&
              name.compare(name.size() - jf::quarantine_suffix.size(), std::string::npos,
                           jf::quarantine_suffix) == 0)
+    {
       v.problems.push_back(dir + "/" + name + ": quarantined segment present");
+      if (const auto b = jf::parse_segment_name(std::string_view(name).substr(0, 24))) set_aside.insert(*b);
+    }
   }
   std::uint64_t expected = 0;  // where the previous segment ended; 0: unknown
   for (const auto& [base, path] : files) {
@@ -805,7 +858,8 @@ journal_verification verify_journal(const std::string& dir) {
       expected = 0;
       continue;
     }
-    if (expected != 0 && expected != base)
+    const auto q = set_aside.lower_bound(expected);
+    if (expected != 0 && expected != base && (q == set_aside.end() || *q >= base))
       v.problems.push_back(path + ": starts at fseq " + std::to_string(base) +
                            " but the previous segment ended before " + std::to_string(expected));
     const auto r = scan_segment(fd.get(), path, base, size, nullptr);

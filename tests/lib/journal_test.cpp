@@ -496,3 +496,52 @@ TEST_CASE("journal: SHALL keep a record's key and sync on request whatever the p
   CHECK(b->envelope == "env2");
   CHECK_FALSE(b->key);
 }
+
+TEST_CASE("journal: SHALL set aside, not cut, a tail segment damaged before its last good record") {
+  temp_dir d;
+  std::string tail;
+  {
+    auto j = journal::open(d.path(), {});
+    for (std::uint64_t i = 1; i <= 50; ++i) fill(j, i, 1);
+    tail = j.segments().back().file;
+  }
+  {
+    std::fstream f(tail, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(200);  // inside record 2 or 3
+    f.put('\x7f');
+  }
+  std::vector<std::string> problems;
+  journal::options o;
+  o.on_problem = [&](const std::string& l) { problems.push_back(l); };
+  auto j = journal::open(d.path(), o);
+  CHECK(j.report().bytes_dropped == 0);
+  REQUIRE(j.report().quarantined.size() == 1);
+  CHECK(fs::exists(j.report().quarantined[0]));
+  CHECK(fs::file_size(j.report().quarantined[0]) > 50 * 32);  // every byte kept
+  CHECK_FALSE(problems.empty());
+  CHECK(j.next_fseq() > 50);  // no fseq it held is handed out again
+  const auto before = j.next_fseq();
+  fill(j, before, 1);
+  CHECK(read_all(j).fseqs == range(before, before));
+}
+
+TEST_CASE("journal: SHALL keep times rising across a reopen with an empty tail") {
+  temp_dir d;
+  std::uint64_t base = 0;
+  {
+    auto j = journal::open(d.path(), small_segments());
+    for (std::uint64_t i = 1; i <= 300; ++i) j.append(1000 + static_cast<std::int64_t>(i), "t", "e");
+    j.commit();
+    REQUIRE(j.segments().size() > 1);
+    base = j.segments().back().base_fseq;
+  }
+  // Cut the tail back to its header: as after a crash right after a roll.
+  const auto tail = segment_files(d.path()).back();
+  fs::resize_file(tail, 32);
+  auto j = journal::open(d.path(), small_segments());
+  REQUIRE(j.next_fseq() == base);
+  const auto f = j.append(5, "t", "late");
+  j.commit();
+  auto r = j.read_from(f);
+  CHECK(r.next()->time_ns >= 1000 + static_cast<std::int64_t>(base) - 1);
+}

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -15,6 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <zmq.hpp>
 
+#include <zmqkit/durable_subscriber.hpp>
 #include <zmqkit/endpoint.hpp>
 #include <zmqkit/monitor.hpp>
 #include <zmqkit/socket_options.hpp>
@@ -94,6 +96,13 @@ class verbose_reporter {
   std::atomic<bool> done_{false};
   std::thread thread_;
 };
+
+// zmq-sub --replay: "first", "new", "resume", a journal position ("1234"),
+// an ISO 8601 UTC or offset time ("2026-11-23T10:00:00Z",
+// "2026-11-23T11:00:00.5+01:00") or an age before now ("-30s", "-5m", "-2h",
+// "-1d"). Throws usage_error with a one-line reason.
+zmqkit::replay_start parse_replay_start(const std::string& text,
+                                        std::chrono::system_clock::time_point now);
 
 // A number of seconds as people write it: "0.3", "10".
 std::string seconds_text(double seconds);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <zmqkit/envelope.hpp>
 #include <zmqkit/error.hpp>
@@ -52,14 +53,29 @@ std::optional<zmqkit::message> receive_until_stopped(Receiver& receiver,
   return std::nullopt;
 }
 
+// The default for receive_loop's written: nothing to settle.
+struct nothing_to_settle {
+  void operator()(std::uint64_t) const noexcept {}
+};
+
 // Receives until the count, the idle timeout (exit 3), a stop signal or a
 // closed stdout; prints each message; prints --stats at the end.
-template <class Receiver>
-int receive_loop(const std::string& tool, Receiver& receiver, const receive_options& opts) {
+// written(fseq) is called for each message with a journal position once its
+// output has reached stdout (never for output lost to a closed stdout), so a
+// durable subscriber can acknowledge it there and a killed tool loses nothing.
+template <class Receiver, class Written = nothing_to_settle>
+int receive_loop(const std::string& tool, Receiver& receiver, const receive_options& opts,
+                 Written written = {}) {
   using namespace std::chrono;
   const formatter format(opts.output);
   stdout_writer out;
   receive_stats stats;
+  std::vector<std::uint64_t> unsettled;  // printed into the buffer, not yet written
+  const auto settle = [&] {
+    if (!out.buffer().empty() || out.closed()) return;
+    for (const auto fseq : unsettled) written(fseq);
+    unsettled.clear();
+  };
   const auto idle = opts.idle_seconds > 0
                         ? duration_cast<milliseconds>(duration<double>(opts.idle_seconds))
                         : zmqkit::forever;
@@ -72,6 +88,7 @@ int receive_loop(const std::string& tool, Receiver& receiver, const receive_opti
       m = receiver.receive(milliseconds(0));
       if (!m) {  // about to block: let the reader see what we have first
         if (!out.flush()) break;
+        settle();
         m = receive_until_stopped(receiver, idle);
         if (!m) {
           timed_out = !stop_requested();
@@ -84,13 +101,18 @@ int receive_loop(const std::string& tool, Receiver& receiver, const receive_opti
     }
     if (!opts.quiet) {
       format.append(*m, out.buffer());
+      if (m->position()) unsettled.push_back(m->position()->fseq);
       out.maybe_flush();
+      settle();
       if (out.closed()) break;
+    } else if (m->position()) {
+      written(m->position()->fseq);
     }
     if (opts.stats) stats.record(*m);
     ++n;
   }
   out.flush();
+  settle();
   if (opts.stats) {
     const auto& c = receiver.stats();
     say(tool, stats.summary(c.received, c.gaps, c.duplicates, c.decode_errors));

@@ -50,6 +50,8 @@ void append_jsonl(const zmqkit::message& m, std::string& out) {
   out += ",\"seq\":" + std::to_string(m.seq());
   out += ",\"producer\":\"" + zmqkit::to_hex(m.producer()) + "\"";
   out += ",\"time_ns\":" + std::to_string(m.time_ns());
+  // Only messages delivered by a forwarder have a journal position.
+  if (m.position()) out += ",\"fseq\":" + std::to_string(m.position()->fseq);
   out += ",\"headers\":";
   append_headers_json(m, out);
   out += ",\"payload\":";
@@ -63,6 +65,7 @@ void append_pretty(const zmqkit::message& m, std::string& out) {
   out += "topic     " + std::string(m.topic()) + "\n";
   out += "seq       " + std::to_string(m.seq()) + "  producer " + zmqkit::to_hex(m.producer()) + "\n";
   out += "time      " + iso8601(m.time_ns()) + "  (latency " + latency + " ms)\n";
+  if (m.position()) out += "fseq      " + std::to_string(m.position()->fseq) + "\n";
   for (std::size_t i = 0; i < m.header_count(); ++i) {
     const auto [k, v] = m.header(i);
     out += "header    " + std::string(k) + ": " + std::string(v) + "\n";
@@ -95,7 +98,7 @@ void output_options::add_to(CLI::App& app, const std::string& default_format) {
       ->capture_default_str();
   app.add_option("-F,--template", template_text,
                  "Print with a template: {{topic}} {{payload}} {{raw}} {{hex}} {{seq}} "
-                 "{{producer}} {{time}} {{time_ns}} {{latency}} {{headers}} {{header:KEY}}");
+                 "{{producer}} {{time}} {{time_ns}} {{latency}} {{headers}} {{header:KEY}} {{fseq}}");
 }
 
 std::string iso8601(std::int64_t ns) {
@@ -134,7 +137,7 @@ formatter::formatter(const output_options& opts) {
       auto field = text.substr(open + 2, close - open - 2);
       static const std::vector<std::string> known{"topic", "payload", "raw", "hex", "seq",
                                                   "producer", "time", "time_ns", "latency",
-                                                  "headers"};
+                                                  "headers", "fseq"};
       if (std::find(known.begin(), known.end(), field) == known.end() &&
           field.rfind("header:", 0) != 0)
         throw usage_error("-F: unknown placeholder {{" + field + "}}");
@@ -177,6 +180,7 @@ void formatter::append(const zmqkit::message& m, std::string& out) const {
       std::snprintf(buf, sizeof buf, "%.3f", double(now_ns() - m.time_ns()) / 1e6);
       out += buf;
     } else if (f == "headers") append_headers_json(m, out);
+    else if (f == "fseq") out += m.position() ? std::to_string(m.position()->fseq) : "";
     else out.append(m.find_header(std::string_view(f).substr(7)).value_or(""));
   }
   out.push_back('\n');

@@ -22,8 +22,9 @@ struct output_options {
 // Turns a message into the bytes to print. -F placeholders: {{topic}},
 // {{payload}} (JSON), {{raw}}, {{hex}}, {{seq}}, {{producer}}, {{time}}
 // (ISO 8601 UTC), {{time_ns}}, {{latency}} (ms since it was sent),
-// {{headers}} (JSON), {{header:KEY}}; \n and \t are escapes; a newline ends
-// each message.
+// {{headers}} (JSON), {{header:KEY}}, {{fseq}} (the journal position of a
+// message from a forwarder, else empty); \n and \t are escapes; a newline
+// ends each message. jsonl and pretty add the fseq only when there is one.
 class formatter {
  public:
   explicit formatter(const output_options& opts);

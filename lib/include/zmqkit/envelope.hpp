@@ -106,6 +106,8 @@ class message {
   // The value of the first header named key, if any.
   std::optional<std::string_view> find_header(std::string_view key) const;
 
+  // Frame 1 exactly as received: the whole msgpack envelope.
+  std::string_view envelope() const noexcept { return view(body_frame_, 0, body_frame_.size()); }
   // The payload's msgpack encoding, exactly as received.
   std::string_view payload_msgpack() const noexcept;
   // The payload's bytes when it is bin or str (raw data, no copy); else nullopt.

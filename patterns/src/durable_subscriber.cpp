@@ -1,0 +1,271 @@
+// durable_subscriber semantics. The forwarder sends nothing without credit,
+// so credit is granted again as messages are taken from the socket (once
+// half the window is used), never when they are settled: settling is the
+// caller's, and a caller that holds messages for a while must not stall the
+// stream. The socket queues only to a live connection (IMMEDIATE, DEALER's
+// default), so commands the socket does not take wait here, in order, and
+// PINGs are simply skipped while there is no connection.
+//
+// The forwarder answers "ERR UNKNOWN" to every command from a member it does
+// not know, and a reconnect makes this subscriber such a member. It then
+// subscribes again with "resume". Answers to commands sent before that SUB
+// arrive after it; within one ping interval of a SUB they are ignored, so a
+// burst of them re-subscribes once (a SUB that was lost is noticed by the
+// next PING, later than that).
+//
+// A MSG whose position decodes but whose envelope does not is acknowledged
+// after it is counted: it can never be decoded here, and left unsettled it
+// would come back after every ack wait and pin a named subscription's
+// position.
+#include <zmqkit/durable_subscriber.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <stdexcept>
+
+#include <zmqkit/msgpack_reader.hpp>
+
+namespace zmqkit {
+namespace {
+
+std::string_view view(const zmq::message_t& m) noexcept {
+  return {static_cast<const char*>(m.data()), m.size()};
+}
+
+std::string pack_uint(std::uint64_t v) {
+  msgpack::sbuffer b;
+  msgpack::pack(b, v);
+  return std::string(b.data(), b.size());
+}
+
+std::string pack_prefixes(const std::vector<std::string>& prefixes) {
+  msgpack::sbuffer b;
+  msgpack::packer<msgpack::sbuffer> pk(b);
+  // Topics are bytes: bin says so, and the forwarder takes bin or str.
+  pk.pack_array(static_cast<std::uint32_t>(prefixes.size()));
+  for (const auto& p : prefixes) {
+    pk.pack_bin(static_cast<std::uint32_t>(p.size()));
+    pk.pack_bin_body(p.data(), static_cast<std::uint32_t>(p.size()));
+  }
+  return std::string(b.data(), b.size());
+}
+
+// Bytes from the wire, made safe to put in a one-line message.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (const char c : s.substr(0, 64)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  return s.size() > 64 ? out + "..." : out;
+}
+
+bool read_frames(zmq::socket_t& s, std::vector<zmq::message_t>& out, bool& truncated,
+                 std::size_t max = 6) {
+  out.clear();
+  truncated = false;
+  zmq::message_t m;
+  if (!s.recv(m, zmq::recv_flags::dontwait)) return false;
+  bool more = m.more();
+  out.push_back(std::move(m));
+  while (more) {  // the rest of a multipart message is already here
+    zmq::message_t next;
+    (void)s.recv(next);
+    more = next.more();
+    if (out.size() < max) out.push_back(std::move(next));
+    else truncated = true;
+  }
+  return true;
+}
+
+// Sends frames as one message without waiting; false if the socket would block.
+bool send_frames(zmq::socket_t& s, const std::vector<std::string>& frames) {
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    auto flags = zmq::send_flags::dontwait;
+    if (i + 1 < frames.size()) flags = flags | zmq::send_flags::sndmore;
+    // Only the first frame can fail with EAGAIN; the rest follow it.
+    if (!s.send(zmq::const_buffer(frames[i].data(), frames[i].size()), flags)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string replay_start::to_wire() const {
+  switch (what) {
+    case kind::first: return "first";
+    case kind::only_new: return "new";
+    case kind::resume: return "resume";
+    case kind::fseq: return "fseq:" + std::to_string(fseq);
+    case kind::time: {
+      const auto ns =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(time.time_since_epoch()).count();
+      if (ns < 0) throw std::invalid_argument("replay start: a time before 1970");
+      return "time:" + std::to_string(ns);
+    }
+  }
+  return "resume";
+}
+
+bool durable_subscriber::valid_name(std::string_view name) noexcept {
+  if (name.size() > 128) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '-';
+  });
+}
+
+durable_subscriber::durable_subscriber(zmq::context_t& context, options opts)
+    : opts_(std::move(opts)),
+      socket_(detail::translate("create DEALER socket",
+                                [&] { return zmq::socket_t(context, zmq::socket_type::dealer); })) {
+  if (!valid_name(opts_.name))
+    throw std::invalid_argument("subscription name '" + printable(opts_.name) +
+                                "': use 1 to 128 of A-Z a-z 0-9 . _ -");
+  if (opts_.window == 0) throw std::invalid_argument("durable_subscriber: window must be at least 1");
+  if (opts_.ping_interval.count() <= 0)
+    throw std::invalid_argument("durable_subscriber: ping_interval must be positive");
+  (void)opts_.start.to_wire();  // a bad start fails here, not at the first re-subscribe
+  apply_socket_options(socket_, opts_.socket, zmq::socket_type::dealer);
+  endpoints_ = attach(socket_, opts_.endpoints);
+  last_send_ = clock::now();
+  subscribe(opts_.start);
+}
+
+durable_subscriber::~durable_subscriber() {
+  try {
+    flush_pending();  // acknowledgements first, so BYE hands on only what is unsettled
+    (void)send_frames(socket_, {"BYE"});
+  } catch (...) {
+    // Closing anyway: the forwarder times the member out instead.
+  }
+}
+
+void durable_subscriber::subscribe(replay_start start) {
+  // Credit queued for an earlier membership does not carry over.
+  pending_.erase(std::remove_if(pending_.begin(), pending_.end(),
+                                [](const auto& c) { return c[0] == "SUB" || c[0] == "CREDIT"; }),
+                 pending_.end());
+  pending_.push_front({"CREDIT", pack_uint(opts_.window)});
+  pending_.push_front({"SUB", opts_.name, pack_prefixes(opts_.prefixes), start.to_wire()});
+  credit_ = opts_.window;
+  flush_pending();
+}
+
+void durable_subscriber::flush_pending() {
+  while (!pending_.empty()) {
+    const auto& c = pending_.front();
+    if (!detail::translate("send", [&] { return send_frames(socket_, c); })) return;
+    last_send_ = clock::now();
+    if (c[0] == "SUB") last_sub_ = last_send_;
+    pending_.pop_front();
+  }
+}
+
+void durable_subscriber::command(std::string_view name, std::string arg) {
+  pending_.push_back({std::string(name), std::move(arg)});
+  flush_pending();
+}
+
+void durable_subscriber::ping_if_idle(clock::time_point now) {
+  if (now - last_send_ < opts_.ping_interval) return;
+  last_send_ = now;  // tried: without a connection the next try is an interval away
+  if (pending_.empty()) (void)detail::translate("send", [&] { return send_frames(socket_, {"PING"}); });
+}
+
+std::optional<message> durable_subscriber::receive(std::chrono::milliseconds timeout) {
+  const auto deadline = timeout.count() >= 0 ? clock::now() + timeout : clock::time_point::max();
+  while (true) {
+    const auto now = clock::now();
+    flush_pending();
+    ping_if_idle(now);
+    if (auto m = take_message()) return m;
+    if (now >= deadline) return std::nullopt;
+    const auto wake = std::min(deadline, last_send_ + opts_.ping_interval);
+    const auto ms = std::max<long>(0, std::chrono::ceil<std::chrono::milliseconds>(wake - now).count());
+    zmq::pollitem_t item{socket_.handle(), 0,
+                         static_cast<short>(ZMQ_POLLIN | (pending_.empty() ? 0 : ZMQ_POLLOUT)), 0};
+    detail::translate("poll", [&] { return zmq::poll(&item, 1, std::chrono::milliseconds(ms)); });
+  }
+}
+
+// Handles what has arrived until a message is ready; never waits.
+std::optional<message> durable_subscriber::take_message() {
+  bool truncated = false;
+  while (detail::translate("receive", [&] { return read_frames(socket_, frames_, truncated); })) {
+    try {
+      if (auto m = handle_frames()) return m;
+    } catch (const decode_error& e) {
+      malformed(e);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<message> durable_subscriber::handle_frames() {
+  auto& f = frames_;
+  const auto cmd = view(f[0]);
+  if (cmd == "ERR") {
+    if (f.size() != 2) throw decode_error("ERR", std::to_string(f.size()) + " frames, expected 2");
+    const auto reason = view(f[1]);
+    if (reason != "UNKNOWN")
+      throw error(EPROTO, "the forwarder refused the subscription: " + printable(reason));
+    if (clock::now() - last_sub_ >= opts_.ping_interval) {
+      ++stats_.resubscribes;
+      subscribe(replay_start::resume());
+    }
+    return std::nullopt;
+  }
+  if (cmd != "MSG") throw decode_error("command", "unknown command '" + printable(cmd) + "'");
+
+  // Whatever it holds, a MSG used one credit.
+  if (credit_ > 0) --credit_;
+  if (credit_ <= opts_.window / 2) {
+    command("CREDIT", pack_uint(opts_.window - credit_));
+    credit_ = opts_.window;
+  }
+  if (f.size() != 4) throw decode_error("frames", "MSG with " + std::to_string(f.size()) + " frames, expected 4");
+  const auto position = decode_position(view(f[3]));
+  std::optional<message> m;
+  try {
+    m = message::decode(std::move(f[1]), std::move(f[2]),
+                        static_cast<std::size_t>(opts_.socket.max_message_size));
+  } catch (const decode_error& e) {
+    malformed(e);
+    ack(position.fseq);  // see the file comment
+    return std::nullopt;
+  }
+  m->set_position(position);
+  const auto seen = tracker_.observe(m->producer(), m->seq());
+  const bool everything = opts_.prefixes.empty() ||
+                          std::find(opts_.prefixes.begin(), opts_.prefixes.end(), "") != opts_.prefixes.end();
+  if (everything) stats_.gaps += seen.missed;
+  if (seen.duplicate) ++stats_.duplicates;
+  ++stats_.received;
+  if (opts_.auto_ack) ack(position.fseq);
+  return m;
+}
+
+void durable_subscriber::malformed(const decode_error& e) {
+  ++stats_.decode_errors;
+  if (opts_.on_error) opts_.on_error(e);
+}
+
+void durable_subscriber::ack(const message& m) {
+  if (!m.position()) throw std::invalid_argument("ack: the message has no journal position");
+  ack(m.position()->fseq);
+}
+
+void durable_subscriber::ack(std::uint64_t fseq) {
+  command("ACK", pack_uint(fseq));
+  ++stats_.acked;
+}
+
+void durable_subscriber::nack(const message& m) {
+  if (!m.position()) throw std::invalid_argument("nack: the message has no journal position");
+  nack(m.position()->fseq);
+}
+
+void durable_subscriber::nack(std::uint64_t fseq) {
+  command("NACK", pack_uint(fseq));
+  ++stats_.nacked;
+}
+
+}  // namespace zmqkit

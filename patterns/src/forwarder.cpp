@@ -1,0 +1,601 @@
+// The forwarder's actor loop. Each pass takes what the intake and the
+// frontend have (up to max_batch messages), appends it to the journal, and
+// commits once: that single commit (one fdatasync with the always policy) is
+// the group commit, and while it runs ZeroMQ keeps queueing, so batches grow
+// with the load. Only then are the senders acknowledged and the messages
+// fanned out, so nothing is delivered or acknowledged that is not stored.
+//
+// A full disk stops the intake (senders are NACKed FULL and then held back
+// by ZeroMQ's flow control) until space returns. A failed fdatasync stops
+// the forwarder: the journal is no longer trustworthy until reopened.
+#include <zmqkit/forwarder.hpp>
+
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <future>
+#include <thread>
+
+#include <zmqkit/cursor_store.hpp>
+#include <zmqkit/producer_table.hpp>
+
+#include "forwarder_parts.hpp"
+
+namespace zmqkit {
+
+using detail::clock;
+using detail::view;
+
+namespace {
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+producer_table::sender_id sender_of(const producer_id& p) { return p; }
+
+}  // namespace
+
+struct forwarder::impl {
+  struct item {
+    zmq::message_t identity;  // empty for the frontend
+    std::optional<message> msg;
+    producer_table::sender_id sender{};
+    std::uint64_t seq = 0;
+    bool keyed = false;  // the PUB had a key frame: store it with the record
+    enum class state { stored, duplicate, ahead, failed } what = state::failed;
+    std::uint64_t fseq = 0;
+    std::uint64_t previous_high = 0;
+  };
+
+  options o;
+  journal j;
+  cursor_store cursors;
+  producer_id journal_id{};
+  producer_table producers;
+  detail::forwarder_counters c;
+  detail::forwarder_context ctx;
+
+  zmq::context_t& zctx;
+  std::optional<zmq::socket_t> intake, frontend, live, replay, control, link;
+  zmq::socket_t pipe_owner, pipe_actor;
+  bound_endpoints bound;
+  std::optional<detail::replay_hub> hub;
+  std::optional<detail::forward_link> fwd;
+
+  std::vector<item> batch;
+  std::vector<zmq::message_t> frames;
+  bool paused = false, full = false, stopping = false;
+  std::uint64_t checkpoint_base = 0;  // tail segment when the producer table was last saved
+  std::optional<std::string> failure;
+  std::thread thread;
+  std::shared_future<void> done;
+
+  impl(zmq::context_t& zc, options opts);
+  void run() noexcept;
+  void loop();
+  void shutdown();
+
+  void log(const std::string& line) const {
+    if (o.on_log) o.on_log(line);
+  }
+  zmq::socket_t make(zmq::socket_type type) const;
+  void load_identity();
+  void rebuild_producers();
+  void save_producers();
+
+  void read_intake();
+  void read_frontend();
+  void take(item it, std::string_view topic, std::string_view envelope, bool strict);
+  void commit_batch();
+  void finish_batch(std::uint64_t committed);
+  void nack(const zmq::message_t& identity, std::string_view reason,
+            const producer_table::sender_id* sender, std::uint64_t seq);
+  void handle_control();
+  void handle_pipe();
+  std::string stats_json() const;
+  void statistics_reply();
+  bool space_returned() const;
+};
+
+zmq::socket_t forwarder::impl::make(zmq::socket_type type) const {
+  zmq::socket_t s(zctx, type);
+  apply_socket_options(s, o.socket, type);
+  return s;
+}
+
+forwarder::impl::impl(zmq::context_t& zc, options opts)
+    : o(std::move(opts)),
+      j([&] {
+        if (o.journal_dir.empty()) throw std::invalid_argument("forwarder: no journal directory");
+        if (o.intake.empty() && o.frontend.empty())
+          throw std::invalid_argument("forwarder: needs an intake or a frontend endpoint");
+        auto jo = o.journal_options;
+        if (!jo.on_problem) jo.on_problem = [this](const std::string& l) { log(l); };
+        return journal::open(o.journal_dir, jo);
+      }()),
+      cursors(o.journal_dir + "/cursors"),
+      ctx{j, cursors, {}, c, [this](const std::string& l) { log(l); }},
+      zctx(zc),
+      pipe_owner(zc, zmq::socket_type::pair),
+      pipe_actor(zc, zmq::socket_type::pair) {
+  load_identity();
+  ctx.journal_id = journal_id;
+  rebuild_producers();
+
+  if (!o.intake.empty()) {
+    intake.emplace(make(zmq::socket_type::router));
+    bound.intake = attach(*intake, o.intake);
+  }
+  if (!o.frontend.empty()) {
+    frontend.emplace(make(zmq::socket_type::xsub));
+    bound.frontend = attach(*frontend, o.frontend);
+    const char everything = 1;  // XSUB: subscribe to every topic
+    (void)frontend->send(zmq::const_buffer(&everything, 1));
+  }
+  if (!o.live.empty()) {
+    live.emplace(make(zmq::socket_type::xpub));
+    bound.live = attach(*live, o.live);
+  }
+  if (!o.replay.empty()) {
+    replay.emplace(make(zmq::socket_type::router));
+    replay->set(zmq::sockopt::router_mandatory, 1);
+    bound.replay = attach(*replay, o.replay);
+    hub.emplace(ctx, *replay, o.ack_wait, o.member_timeout);
+  }
+  if (!o.control.empty()) {
+    control.emplace(make(zmq::socket_type::rep));
+    bound.control = attach(*control, o.control);
+  }
+  if (!o.forward_to.empty()) {
+    link.emplace(make(zmq::socket_type::dealer));
+    bound.forward_to = attach(*link, o.forward_to);
+    fwd.emplace(ctx, *link, o.link_window, o.link_resend);
+  }
+  const std::string pipe = "inproc://zmqkit-forwarder-" + to_hex(make_producer_id());
+  pipe_actor.bind(pipe);
+  pipe_owner.connect(pipe);
+  checkpoint_base = j.segments().back().base_fseq;
+}
+
+void forwarder::impl::load_identity() {
+  if (const auto v = cursors.load("journal-id")) {
+    if (v->size() != journal_id.size()) throw decode_error("cursors/journal-id", "not 16 bytes");
+    std::copy(v->begin(), v->end(), journal_id.begin());
+    return;
+  }
+  journal_id = make_producer_id();
+  cursors.save("journal-id", std::string_view(reinterpret_cast<const char*>(journal_id.data()),
+                                              journal_id.size()));
+}
+
+// The duplicate table: the saved copy, then every record after it. The copy
+// is saved whenever a segment fills, so this reads at most about a segment.
+void forwarder::impl::rebuild_producers() {
+  std::uint64_t from = j.first_fseq();
+  try {
+    if (const auto blob = cursors.load("producers")) from = producers.load(*blob) + 1;
+  } catch (const decode_error& e) {
+    log(std::string("duplicate table unreadable (") + e.what() + "), rebuilding it from the whole journal");
+  }
+  auto r = j.read_from(from);
+  while (auto rec = r.next()) {
+    producer_table::sender_id id;
+    std::uint64_t seq;
+    if (rec->key) {
+      id = rec->key->sender;
+      seq = rec->key->seq;
+    } else {
+      try {
+        auto m = message::decode(zmq::message_t(rec->topic.data(), rec->topic.size()),
+                                 zmq::message_t(rec->envelope.data(), rec->envelope.size()),
+                                 SIZE_MAX);
+        id = sender_of(m.producer());
+        seq = m.seq();
+      } catch (const decode_error&) {
+        continue;  // stored from a frontend that was checked: cannot happen, but never fatal
+      }
+    }
+    if (seq > producers.high(id)) producers.record(id, seq);
+  }
+}
+
+void forwarder::impl::save_producers() {
+  cursors.save("producers", producers.save(j.committed_fseq()));
+  checkpoint_base = j.segments().back().base_fseq;
+}
+
+void forwarder::impl::nack(const zmq::message_t& identity, std::string_view reason,
+                           const producer_table::sender_id* sender, std::uint64_t seq) {
+  const std::string s = sender ? std::string(reinterpret_cast<const char*>(sender->data()), 16) : "";
+  const std::string n = detail::pack_uint(seq);
+  if (detail::send_frames(*intake, {view(identity), "NACK", reason, s, n})) {
+    c.front_out++;
+    c.front_out_bytes += 4 + reason.size() + s.size() + n.size();
+  }
+}
+
+void forwarder::impl::take(item it, std::string_view topic, std::string_view envelope, bool strict) {
+  switch (producers.check(it.sender, it.seq, strict)) {
+    case producer_table::verdict::duplicate:
+      it.what = item::state::duplicate;
+      c.duplicates++;
+      break;
+    case producer_table::verdict::ahead:
+      it.what = item::state::ahead;
+      c.refused++;
+      break;
+    case producer_table::verdict::store: {
+      std::optional<record_key> key;
+      if (it.keyed) key = record_key{it.sender, it.seq};
+      it.fseq = j.append(now_ns(), topic, envelope, key);  // journal_full: it.what stays failed
+      it.what = item::state::stored;
+      it.previous_high = producers.record(it.sender, it.seq);
+      break;
+    }
+  }
+  batch.push_back(std::move(it));
+}
+
+void forwarder::impl::read_intake() {
+  bool truncated = false;
+  while (batch.size() < o.max_batch && detail::receive_frames(*intake, frames, &truncated, 6)) {
+    c.front_in++;
+    for (const auto& f : frames) c.front_in_bytes += f.size();
+    const bool shaped = !truncated && (frames.size() == 4 || frames.size() == 5) && view(frames[1]) == "PUB";
+    if (!shaped) {
+      c.bad_frames++;
+      nack(frames[0], "BAD_FRAME", nullptr, 0);
+      continue;
+    }
+    item it;
+    std::optional<record_key> key;
+    if (frames.size() == 5 && !(key = detail::unpack_key(view(frames[4])))) {
+      c.bad_frames++;
+      nack(frames[0], "BAD_FRAME", nullptr, 0);
+      continue;
+    }
+    if (frames[2].size() > max_topic_size ||
+        frames[3].size() > static_cast<std::size_t>(o.socket.max_message_size)) {
+      c.too_big++;
+      nack(frames[0], "TOO_BIG", key ? &key->sender : nullptr, key ? key->seq : 0);
+      continue;
+    }
+    try {
+      it.msg = message::decode(std::move(frames[2]), std::move(frames[3]), SIZE_MAX);
+    } catch (const decode_error&) {
+      c.bad_frames++;
+      nack(frames[0], "BAD_FRAME", key ? &key->sender : nullptr, key ? key->seq : 0);
+      continue;
+    }
+    it.identity = std::move(frames[0]);
+    it.keyed = key.has_value();
+    it.sender = key ? key->sender : sender_of(it.msg->producer());
+    it.seq = key ? key->seq : it.msg->seq();
+    const auto topic = it.msg->topic();
+    const auto envelope = it.msg->envelope();
+    take(std::move(it), topic, envelope, true);
+  }
+}
+
+void forwarder::impl::read_frontend() {
+  bool truncated = false;
+  while (batch.size() < o.max_batch && detail::receive_frames(*frontend, frames, &truncated, 3)) {
+    c.front_in++;
+    for (const auto& f : frames) c.front_in_bytes += f.size();
+    // A plain publisher sends two frames; a forwarder's live output three.
+    if (truncated || frames.size() < 2) {
+      c.bad_frames++;
+      continue;
+    }
+    item it;
+    try {
+      it.msg = message::decode(std::move(frames[0]), std::move(frames[1]),
+                               static_cast<std::size_t>(o.socket.max_message_size));
+    } catch (const decode_error&) {
+      c.bad_frames++;
+      continue;
+    }
+    it.sender = sender_of(it.msg->producer());
+    it.seq = it.msg->seq();
+    const auto topic = it.msg->topic();
+    const auto envelope = it.msg->envelope();
+    take(std::move(it), topic, envelope, false);
+  }
+}
+
+void forwarder::impl::commit_batch() {
+  if (batch.empty()) return;
+  std::uint64_t committed;
+  try {
+    committed = j.commit();
+  } catch (const journal_full& e) {
+    committed = j.committed_fseq();
+    if (!full) log(std::string(e.what()) + "; intake stopped until space returns");
+    full = true;
+  }
+  finish_batch(committed);
+}
+
+// Acknowledges and fans out what reached the journal; undoes and NACKs the
+// rest (only after a full disk). Acknowledgements are cumulative: one per
+// sender and connection, carrying the highest seq stored with no gap.
+void forwarder::impl::finish_batch(std::uint64_t committed) {
+  for (auto it = batch.rbegin(); it != batch.rend(); ++it)
+    if (it->what == item::state::stored && it->fseq > committed) {
+      producers.restore(it->sender, it->previous_high);
+      it->what = item::state::failed;
+    }
+  std::vector<std::pair<std::string, producer_table::sender_id>> acks;
+  for (auto& it : batch) {
+    const bool from_intake = it.identity.size() > 0;
+    if (it.what == item::state::stored) {
+      c.stored++;
+      if (live) {
+        const std::string pos = encode_position({journal_id, it.fseq});
+        if (detail::send_frames(*live, {it.msg->topic(), it.msg->envelope(), pos})) {
+          c.live_sent++;
+          c.back_out++;
+          c.back_out_bytes += it.msg->wire_size() + pos.size();
+        }
+      }
+    }
+    if (!from_intake) continue;
+    if (it.what == item::state::failed) {
+      c.nacked_full++;
+      nack(it.identity, "FULL", &it.sender, it.seq);
+      continue;
+    }
+    std::pair<std::string, producer_table::sender_id> key{std::string(view(it.identity)), it.sender};
+    if (std::find(acks.begin(), acks.end(), key) == acks.end()) acks.push_back(std::move(key));
+  }
+  for (const auto& [identity, sender] : acks) {
+    const std::uint64_t high = producers.high(sender);
+    if (high == 0) continue;
+    const std::string s(reinterpret_cast<const char*>(sender.data()), 16);
+    const std::string n = detail::pack_uint(high);
+    if (detail::send_frames(*intake, {identity, "ACK", s, n})) {
+      c.front_out++;
+      c.front_out_bytes += 3 + s.size() + n.size();
+    }
+  }
+  batch.clear();
+  if (j.segments().back().base_fseq != checkpoint_base) save_producers();
+}
+
+std::string forwarder::impl::stats_json() const {
+  const auto st = j.stats();
+  const double mean_sync_us =
+      st.syncs ? std::chrono::duration<double, std::micro>(st.sync_time).count() / st.syncs : 0.0;
+  std::string out = "{\"journal\":{\"directory\":" + detail::json_string(j.directory()) +
+                    ",\"first_fseq\":" + std::to_string(st.first_fseq) +
+                    ",\"next_fseq\":" + std::to_string(st.next_fseq) +
+                    ",\"bytes\":" + std::to_string(st.bytes) +
+                    ",\"segments\":" + std::to_string(st.segments) +
+                    ",\"fsync\":" + detail::json_string(j.settings().sync.to_string()) +
+                    ",\"syncs\":" + std::to_string(st.syncs) +
+                    ",\"mean_sync_us\":" + std::to_string(mean_sync_us) +
+                    ",\"quarantined_segments\":" + std::to_string(st.quarantined_segments) +
+                    ",\"full\":" + (full ? "true" : "false") + "}";
+  out += ",\"paused\":";
+  out += paused ? "true" : "false";
+  const std::pair<const char*, std::uint64_t> counters[] = {
+      {"stored", c.stored},         {"duplicates", c.duplicates},   {"refused", c.refused},
+      {"nacked_full", c.nacked_full}, {"too_big", c.too_big},       {"bad_frames", c.bad_frames},
+      {"live_sent", c.live_sent},   {"replay_sent", c.replay_sent}, {"replay_acked", c.replay_acked},
+      {"redelivered", c.redelivered}, {"link_sent", c.link_sent},   {"link_acked", c.link_acked},
+      {"link_rewinds", c.link_rewinds}, {"link_dropped", c.link_dropped}};
+  out += ",\"counters\":{";
+  for (std::size_t i = 0; i < std::size(counters); ++i)
+    out += std::string(i ? "," : "") + "\"" + counters[i].first + "\":" + std::to_string(counters[i].second);
+  out += "},\"subscriptions\":" + (hub ? hub->stats_json() : std::string("[]"));
+  out += ",\"forward_to\":" + (fwd ? fwd->stats_json() : std::string("null"));
+  return out + "}";
+}
+
+void forwarder::impl::statistics_reply() {
+  const std::uint64_t v[8] = {c.front_in, c.front_in_bytes, c.front_out, c.front_out_bytes,
+                              c.back_in,  c.back_in_bytes,  c.back_out,  c.back_out_bytes};
+  for (int i = 0; i < 8; ++i) {
+    char b[8];
+    for (int k = 0; k < 8; ++k) b[k] = static_cast<char>(v[i] >> (8 * k));
+    (void)control->send(zmq::const_buffer(b, 8), i < 7 ? zmq::send_flags::sndmore : zmq::send_flags::none);
+  }
+}
+
+void forwarder::impl::handle_control() {
+  bool truncated = false;
+  while (detail::receive_frames(*control, frames, &truncated, 2)) {
+    const std::string_view cmd = frames.size() == 1 && !truncated ? view(frames[0]) : "";
+    std::string reply = "OK";
+    if (cmd == "PAUSE") {
+      paused = true;
+    } else if (cmd == "RESUME") {
+      paused = false;
+    } else if (cmd == "TERMINATE") {
+      stopping = true;
+    } else if (cmd == "STATISTICS") {
+      statistics_reply();
+      continue;
+    } else if (cmd == "STATS") {
+      reply = stats_json();
+    } else {
+      reply = "ERROR unknown command: " + std::string(cmd.substr(0, 64));
+    }
+    (void)control->send(zmq::buffer(reply), zmq::send_flags::none);
+  }
+}
+
+void forwarder::impl::handle_pipe() {
+  bool truncated = false;
+  while (detail::receive_frames(pipe_actor, frames, &truncated, 1)) {
+    if (view(frames[0]) == "STATS") {
+      (void)pipe_actor.send(zmq::buffer(stats_json()), zmq::send_flags::none);
+    } else {
+      stopping = true;
+    }
+  }
+}
+
+void forwarder::impl::loop() {
+  auto next_tick = clock::now();
+  auto next_retention = clock::now();
+  bool more = false;  // delivery stopped with work left: poll without waiting
+  while (!stopping) {
+    const auto now = clock::now();
+    auto wake = next_tick;
+    if (const auto d = j.sync_deadline()) wake = std::min(wake, *d);
+    const auto wait = more ? std::chrono::milliseconds(0)
+                           : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::max(wake - now, clock::duration::zero()) + std::chrono::microseconds(999));
+
+    std::vector<zmq::pollitem_t> items{{pipe_actor.handle(), 0, ZMQ_POLLIN, 0}};
+    const auto add = [&](std::optional<zmq::socket_t>& s, bool on) -> int {
+      if (!s || !on) return -1;
+      items.push_back({s->handle(), 0, ZMQ_POLLIN, 0});
+      return static_cast<int>(items.size() - 1);
+    };
+    const bool intake_open = !paused && !full;
+    const int i_control = add(control, true);
+    const int i_intake = add(intake, intake_open);
+    const int i_frontend = add(frontend, intake_open);
+    const int i_live = add(live, true);
+    const int i_replay = add(replay, true);
+    const int i_link = add(link, true);
+    zmq::poll(items, wait);
+    const auto ready = [&](int i) { return i >= 0 && (items[static_cast<std::size_t>(i)].revents & ZMQ_POLLIN); };
+
+    if (ready(0)) handle_pipe();
+    if (ready(i_control)) handle_control();
+    if (ready(i_live)) {  // subscriptions: XPUB tracks them itself; drain its copies
+      bool t = false;
+      while (detail::receive_frames(*live, frames, &t, 1)) {
+      }
+    }
+    try {
+      if (ready(i_intake)) read_intake();
+      if (ready(i_frontend)) read_frontend();
+    } catch (const journal_full& e) {
+      if (!full) log(std::string(e.what()) + "; intake stopped until space returns");
+      full = true;
+    }
+    commit_batch();
+    j.sync_due();
+
+    if (ready(i_replay)) hub->on_readable();
+    if (ready(i_link)) fwd->on_readable();
+    more = false;
+    if (!paused) {
+      if (hub && hub->pump(4096)) more = true;
+      if (fwd && fwd->pump(4096)) more = true;
+    }
+
+    if (clock::now() >= next_tick) {
+      const auto t = clock::now();
+      next_tick = t + std::chrono::milliseconds(100);
+      if (hub) {
+        hub->tick(t);
+        hub->save_positions(false);
+      }
+      if (fwd) {
+        fwd->tick(t);
+        fwd->save_position(false);
+      }
+      if (full && space_returned()) {
+        full = false;
+        log("journal: space available again, intake resumed");
+      }
+      if (t >= next_retention) {
+        next_retention = t + o.retention_check;
+        if (j.enforce_retention() > 0) save_producers();
+      }
+    }
+  }
+}
+
+// Intake resumes once the journal's filesystem has room for a few batches
+// again; if the guess is wrong the next commit just finds the disk full again.
+bool forwarder::impl::space_returned() const {
+  struct statvfs sv {};
+  if (::statvfs(o.journal_dir.c_str(), &sv) != 0) return false;
+  return static_cast<std::uint64_t>(sv.f_bavail) * sv.f_frsize >= (256u << 10);
+}
+
+void forwarder::impl::shutdown() {
+  // Stop taking; store and acknowledge what was taken; make it all durable.
+  commit_batch();
+  j.sync();
+  if (hub) hub->save_positions(true);
+  if (fwd) fwd->save_position(true);
+  save_producers();
+}
+
+void forwarder::impl::run() noexcept {
+  try {
+    loop();
+    shutdown();
+  } catch (const std::exception& e) {
+    failure = e.what();
+    log(std::string("stopped: ") + e.what());
+  }
+  // Sockets close here, on the thread that used them.
+  intake.reset();
+  frontend.reset();
+  live.reset();
+  replay.reset();
+  control.reset();
+  link.reset();
+}
+
+forwarder::forwarder(zmq::context_t& context, options opts)
+    : p_(std::make_unique<impl>(context, std::move(opts))) {
+  std::promise<void> finished;
+  p_->done = finished.get_future().share();
+  p_->thread = std::thread([p = p_.get(), f = std::move(finished)]() mutable {
+    p->run();
+    f.set_value();
+  });
+}
+
+forwarder::~forwarder() { stop(); }
+
+const forwarder::bound_endpoints& forwarder::endpoints() const noexcept { return p_->bound; }
+const journal::open_report& forwarder::recovery() const noexcept { return p_->j.report(); }
+
+bool forwarder::wait(std::chrono::milliseconds timeout) {
+  if (timeout < std::chrono::milliseconds(0)) {
+    p_->done.wait();
+    return true;
+  }
+  return p_->done.wait_for(timeout) == std::future_status::ready;
+}
+
+void forwarder::stop() noexcept {
+  if (!p_->thread.joinable()) return;
+  try {
+    (void)p_->pipe_owner.send(zmq::str_buffer("TERM"), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t&) {
+    // the actor is gone already; join below
+  }
+  p_->thread.join();
+}
+
+std::optional<std::string> forwarder::failure() const {
+  if (p_->done.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return std::nullopt;
+  return p_->failure;
+}
+
+std::string forwarder::stats_json() {
+  if (p_->done.wait_for(std::chrono::seconds(0)) == std::future_status::ready) return "";
+  (void)p_->pipe_owner.send(zmq::str_buffer("STATS"), zmq::send_flags::none);
+  zmq::message_t reply;
+  // The actor answers within one pass of its loop, unless it is stopping.
+  while (!p_->pipe_owner.recv(reply, zmq::recv_flags::dontwait)) {
+    if (p_->done.wait_for(std::chrono::milliseconds(1)) == std::future_status::ready) return "";
+  }
+  return std::string(view(reply));
+}
+
+}  // namespace zmqkit

@@ -1,0 +1,144 @@
+// The forward-to link acts as a reliable publisher toward another
+// forwarder's intake, reading this journal from a saved position. Each
+// message carries a key of the link's own: this journal's id and a count
+// with no gaps, so the next hop can drop what it already stored even though
+// the messages come from many producers. The count is tied to the journal:
+// from a saved (fseq, seq) pair, reading the journal again gives every
+// message the same seq it had before, which is what makes resending after a
+// restart safe.
+#include "forwarder_parts.hpp"
+
+namespace zmqkit::detail {
+
+namespace {
+constexpr std::string_view cursor = "link";
+
+std::uint64_t get_u64(const char* p) {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+}  // namespace
+
+forward_link::forward_link(forwarder_context& ctx, zmq::socket_t& socket, std::size_t window,
+                           std::chrono::milliseconds resend)
+    : ctx_(ctx),
+      socket_(socket),
+      window_(window ? window : 1),
+      resend_(resend),
+      reader_(ctx.j.read_from(ctx.j.first_fseq())),
+      last_progress_(clock::now()) {
+  if (const auto v = ctx_.cursors.load(cursor)) {
+    if (v->size() != 16) throw decode_error("cursors/link", "not a link position");
+    saved_ = {get_u64(v->data()), get_u64(v->data() + 8)};
+    rewind(saved_.first, saved_.second);
+  } else {
+    saved_ = {reader_.position(), 1};
+  }
+  acked_seq_ = next_seq_ - 1;
+}
+
+void forward_link::rewind(std::uint64_t fseq, std::uint64_t seq) {
+  reader_ = ctx_.j.read_from(fseq);
+  next_seq_ = seq;
+  inflight_.clear();
+  last_progress_ = clock::now();
+}
+
+void forward_link::on_readable() {
+  bool truncated = false;
+  for (int i = 0; i < 4096 && receive_frames(socket_, frames_, &truncated, 6); ++i) {
+    ctx_.c.back_in++;
+    for (const auto& f : frames_) ctx_.c.back_in_bytes += f.size();
+    const std::string_view cmd = frames_.empty() ? "" : view(frames_[0]);
+    const bool ours = frames_.size() >= 3 &&
+                      view(frames_[frames_.size() - 2]) ==
+                          std::string_view(reinterpret_cast<const char*>(ctx_.journal_id.data()), 16);
+    const auto seq = frames_.size() >= 3 ? unpack_uint(view(frames_.back())) : std::nullopt;
+    if (truncated || !ours || !seq) {
+      ctx_.c.bad_frames++;
+      continue;
+    }
+    if (cmd == "ACK" && frames_.size() == 3) {
+      if (*seq <= acked_seq_) continue;
+      acked_seq_ = *seq;
+      while (!inflight_.empty() && inflight_.front().first <= *seq) {
+        inflight_.pop_front();
+        ctx_.c.link_acked++;
+      }
+      last_progress_ = clock::now();
+    } else if (cmd == "NACK" && frames_.size() == 4) {
+      const std::string_view reason = view(frames_[1]);
+      if (reason == "FULL") continue;  // the next hop's disk is full: resend later
+      // It can never be stored there: skip it, and give its seq to the next
+      // message, since the next hop refuses anything after a gap.
+      for (const auto& [s, f] : inflight_) {
+        if (s != *seq) continue;
+        ctx_.log("forward-to: message " + std::to_string(f) + " refused by the next hop (" +
+                 std::string(reason) + "), skipped");
+        ctx_.c.link_dropped++;
+        rewind(f + 1, s);
+        break;
+      }
+    } else {
+      ctx_.c.bad_frames++;
+    }
+  }
+}
+
+bool forward_link::pump(std::size_t budget) {
+  while (budget > 0 && inflight_.size() < window_) {
+    const std::uint64_t at = reader_.position();
+    const auto rec = reader_.next();
+    if (!rec) return false;
+    record_key key;
+    key.sender = ctx_.journal_id;
+    key.seq = next_seq_;
+    const std::string k = pack_key(key);
+    if (!send_frames(socket_, {"PUB", rec->topic, rec->envelope, k})) {
+      // No connection (IMMEDIATE) or its queue is full: read it again later.
+      reader_ = ctx_.j.read_from(at);
+      return false;
+    }
+    if (inflight_.empty()) last_progress_ = clock::now();
+    inflight_.emplace_back(next_seq_++, rec->fseq);
+    ctx_.c.link_sent++;
+    ctx_.c.back_out++;
+    ctx_.c.back_out_bytes += rec->topic.size() + rec->envelope.size() + k.size();
+    budget--;
+  }
+  return inflight_.size() < window_;
+}
+
+void forward_link::tick(clock::time_point now) {
+  if (inflight_.empty() || now - last_progress_ < resend_) return;
+  // No acknowledgement for a while: the connection may have dropped what it
+  // carried. Go back to the first unacknowledged message.
+  const auto [seq, fseq] = inflight_.front();
+  ctx_.c.link_rewinds++;
+  rewind(fseq, seq);
+}
+
+void forward_link::save_position(bool) {
+  const std::pair<std::uint64_t, std::uint64_t> pos =
+      inflight_.empty() ? std::pair{reader_.position(), next_seq_}
+                        : std::pair{inflight_.front().second, inflight_.front().first};
+  if (pos == saved_) return;
+  char b[16];
+  for (int i = 0; i < 8; ++i) {
+    b[i] = static_cast<char>(pos.first >> (8 * i));
+    b[8 + i] = static_cast<char>(pos.second >> (8 * i));
+  }
+  ctx_.cursors.save(cursor, std::string_view(b, 16));
+  saved_ = pos;
+}
+
+std::string forward_link::stats_json() const {
+  const std::uint64_t head = ctx_.j.committed_fseq() + 1;
+  const std::uint64_t pos = inflight_.empty() ? reader_.position() : inflight_.front().second;
+  return "{\"position\":" + std::to_string(pos) + ",\"unacknowledged\":" +
+         std::to_string(inflight_.size()) + ",\"backlog\":" + std::to_string(head > pos ? head - pos : 0) +
+         ",\"acked_seq\":" + std::to_string(acked_seq_) + "}";
+}
+
+}  // namespace zmqkit::detail

@@ -1,0 +1,150 @@
+// The forwarder's pieces, internal to zmqkit::patterns: frame helpers, the
+// context its parts share, durable subscriptions (replay_hub) and the
+// forward-to link (forward_link). All of it runs on the actor's thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include <zmqkit/cursor_store.hpp>
+#include <zmqkit/envelope.hpp>
+#include <zmqkit/journal.hpp>
+
+namespace zmqkit::detail {
+
+using clock = std::chrono::steady_clock;
+
+inline std::string_view view(const zmq::message_t& m) noexcept {
+  return {static_cast<const char*>(m.data()), m.size()};
+}
+
+// One msgpack unsigned integer, the encoding of seq, fseq and credit frames.
+std::string pack_uint(std::uint64_t v);
+std::optional<std::uint64_t> unpack_uint(std::string_view bytes);
+// msgpack [bin 16, uint]: the key frame of a PUB.
+std::string pack_key(const record_key& k);
+std::optional<record_key> unpack_key(std::string_view bytes);
+
+// Reads one whole multipart message without waiting; false when none is
+// there. Frames past max_frames are read and dropped (*truncated set), so a
+// hostile peer cannot make it hold an unbounded list.
+bool receive_frames(zmq::socket_t& s, std::vector<zmq::message_t>& out, bool* truncated,
+                    std::size_t max_frames = 8);
+// Sends the frames as one message without waiting. False on EAGAIN; throws
+// zmq::error_t for other errors (EHOSTUNREACH on a mandatory ROUTER).
+bool send_frames(zmq::socket_t& s, std::initializer_list<std::string_view> frames);
+
+struct forwarder_counters {
+  std::uint64_t stored = 0, duplicates = 0, refused = 0, nacked_full = 0, too_big = 0,
+                bad_frames = 0;
+  std::uint64_t live_sent = 0, replay_sent = 0, redelivered = 0, replay_acked = 0;
+  std::uint64_t link_sent = 0, link_acked = 0, link_rewinds = 0, link_dropped = 0;
+  // libzmq's proxy statistics, in its order.
+  std::uint64_t front_in = 0, front_in_bytes = 0, front_out = 0, front_out_bytes = 0;
+  std::uint64_t back_in = 0, back_in_bytes = 0, back_out = 0, back_out_bytes = 0;
+};
+
+struct forwarder_context {
+  journal& j;
+  cursor_store& cursors;
+  producer_id journal_id;
+  forwarder_counters& c;
+  std::function<void(const std::string&)> log;
+};
+
+std::string json_string(std::string_view s);
+
+// Durable subscriptions on the replay ROUTER.
+class replay_hub {
+ public:
+  replay_hub(forwarder_context& ctx, zmq::socket_t& socket, std::chrono::milliseconds ack_wait,
+             std::chrono::milliseconds member_timeout);
+  void on_readable();
+  // Sends what credit allows, at most budget messages; true if it stopped
+  // with more it could send right away.
+  bool pump(std::size_t budget);
+  void tick(clock::time_point now);  // redelivery after ack_wait, silent members
+  void save_positions(bool force);
+  std::string stats_json() const;
+
+ private:
+  struct inflight {
+    std::string member;  // "" while waiting to be sent again
+    clock::time_point deadline;
+  };
+  struct group {
+    std::string name;  // "" for an unnamed subscription
+    std::vector<std::string> prefixes;
+    std::optional<journal::reader> reader;
+    std::map<std::uint64_t, inflight> pending;
+    std::set<std::uint64_t> resend;
+    std::vector<std::string> members;
+    std::size_t next_member = 0;
+    std::uint64_t saved = 0;  // position last saved
+    std::uint64_t floor() const;
+    bool matches(std::string_view topic) const;
+  };
+  struct member {
+    std::string group_key;
+    std::uint64_t credit = 0;
+    clock::time_point last_seen;
+  };
+
+  void handle(std::vector<zmq::message_t>& frames);
+  void subscribe(const std::string& id, std::vector<zmq::message_t>& frames);
+  void leave(const std::string& id);
+  void requeue(group& g, std::uint64_t fseq);
+  std::optional<journal_record> read_at(std::uint64_t fseq);
+  bool pump_group(group& g, std::size_t& budget);
+  void error_reply(const std::string& id, std::string_view reason);
+
+  forwarder_context& ctx_;
+  zmq::socket_t& socket_;
+  std::chrono::milliseconds ack_wait_, member_timeout_;
+  std::map<std::string, group> groups_;  // by name; unnamed ones by "\0" + member id
+  std::unordered_map<std::string, member> members_;
+  std::optional<journal::reader> redo_;  // reads records being sent again
+  std::vector<std::string> gone_;        // members found disconnected while pumping
+  std::vector<zmq::message_t> frames_;
+};
+
+// The forward-to link: this journal, sent to another forwarder's intake.
+class forward_link {
+ public:
+  forward_link(forwarder_context& ctx, zmq::socket_t& socket, std::size_t window,
+               std::chrono::milliseconds resend);
+  void on_readable();
+  bool pump(std::size_t budget);
+  void tick(clock::time_point now);
+  void save_position(bool force);
+  std::string stats_json() const;
+
+ private:
+  void rewind(std::uint64_t fseq, std::uint64_t seq);
+
+  forwarder_context& ctx_;
+  zmq::socket_t& socket_;
+  std::size_t window_;
+  std::chrono::milliseconds resend_;
+  journal::reader reader_;
+  std::uint64_t next_seq_ = 1;
+  std::deque<std::pair<std::uint64_t, std::uint64_t>> inflight_;  // (seq, fseq)
+  std::uint64_t acked_seq_ = 0;
+  clock::time_point last_progress_;
+  std::pair<std::uint64_t, std::uint64_t> saved_{0, 0};
+  std::vector<zmq::message_t> frames_;
+};
+
+}  // namespace zmqkit::detail

@@ -1,0 +1,331 @@
+// Durable subscriptions. A subscription (a group) reads the journal with its
+// own reader; each message goes to one member with credit and stays pending
+// until that member acknowledges it. Pending messages whose member left,
+// went silent, NACKed them or let ack_wait pass are sent again to whoever has
+// credit. A named group's position is its ack floor (the lowest fseq not yet
+// acknowledged), saved so that a restart of either side resumes there:
+// delivery is at-least-once.
+#include <algorithm>
+
+#include <msgpack.hpp>
+
+#include "forwarder_parts.hpp"
+
+namespace zmqkit::detail {
+
+namespace {
+
+constexpr std::uint64_t max_credit = 1u << 20;
+
+std::string cursor_name(const std::string& group) { return "sub." + group; }
+
+struct start_spec {
+  enum kind { first, fresh, resume, fseq, time } k = first;
+  std::uint64_t value = 0;
+};
+
+std::optional<start_spec> parse_start(std::string_view s) {
+  const auto number = [](std::string_view digits) -> std::optional<std::uint64_t> {
+    if (digits.empty() || digits.size() > 19) return std::nullopt;
+    std::uint64_t v = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return std::nullopt;
+      v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return v;
+  };
+  if (s == "first") return start_spec{start_spec::first, 0};
+  if (s == "new") return start_spec{start_spec::fresh, 0};
+  if (s == "resume") return start_spec{start_spec::resume, 0};
+  if (s.substr(0, 5) == "fseq:")
+    if (auto v = number(s.substr(5))) return start_spec{start_spec::fseq, *v};
+  if (s.substr(0, 5) == "time:")
+    if (auto v = number(s.substr(5))) return start_spec{start_spec::time, *v};
+  return std::nullopt;
+}
+
+// msgpack array of str or bin, at most 1024 prefixes; nullopt if not that.
+std::optional<std::vector<std::string>> parse_prefixes(std::string_view bytes) {
+  try {
+    const msgpack::unpack_limit limit(1024, 0, 65535, 65535, 0, 2);
+    auto handle = msgpack::unpack(bytes.data(), bytes.size(), nullptr, nullptr, limit);
+    const auto& o = handle.get();
+    if (o.type != msgpack::type::ARRAY) return std::nullopt;
+    std::vector<std::string> out;
+    for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
+      const auto& e = o.via.array.ptr[i];
+      if (e.type == msgpack::type::STR)
+        out.emplace_back(e.via.str.ptr, e.via.str.size);
+      else if (e.type == msgpack::type::BIN)
+        out.emplace_back(e.via.bin.ptr, e.via.bin.size);
+      else
+        return std::nullopt;
+    }
+    return out;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::uint64_t replay_hub::group::floor() const {
+  const std::uint64_t read = reader ? reader->position() : 0;
+  return pending.empty() ? read : std::min(pending.begin()->first, read);
+}
+
+bool replay_hub::group::matches(std::string_view topic) const {
+  if (prefixes.empty()) return true;
+  return std::any_of(prefixes.begin(), prefixes.end(),
+                     [&](const std::string& p) { return topic.substr(0, p.size()) == p; });
+}
+
+replay_hub::replay_hub(forwarder_context& ctx, zmq::socket_t& socket,
+                       std::chrono::milliseconds ack_wait, std::chrono::milliseconds member_timeout)
+    : ctx_(ctx), socket_(socket), ack_wait_(ack_wait), member_timeout_(member_timeout) {}
+
+void replay_hub::error_reply(const std::string& id, std::string_view reason) {
+  try {
+    (void)send_frames(socket_, {id, "ERR", reason});
+  } catch (const zmq::error_t&) {
+    // gone already (EHOSTUNREACH): nothing to tell
+  }
+}
+
+void replay_hub::on_readable() {
+  bool truncated = false;
+  for (int i = 0; i < 4096 && receive_frames(socket_, frames_, &truncated, 8); ++i) {
+    ctx_.c.back_in++;
+    for (const auto& f : frames_) ctx_.c.back_in_bytes += f.size();
+    if (truncated || frames_.size() < 2) {
+      ctx_.c.bad_frames++;
+      continue;
+    }
+    handle(frames_);
+  }
+}
+
+void replay_hub::handle(std::vector<zmq::message_t>& frames) {
+  const std::string id(view(frames[0]));
+  const std::string_view cmd = view(frames[1]);
+  if (cmd == "SUB") {
+    subscribe(id, frames);
+    return;
+  }
+  auto m = members_.find(id);
+  if (m == members_.end()) {
+    if (cmd != "BYE") error_reply(id, "UNKNOWN");
+    return;
+  }
+  m->second.last_seen = clock::now();
+  group& g = groups_.at(m->second.group_key);
+  const auto number = frames.size() == 3 ? unpack_uint(view(frames[2])) : std::nullopt;
+  if (cmd == "PING" && frames.size() == 2) return;
+  if (cmd == "BYE" && frames.size() == 2) {
+    leave(id);
+    return;
+  }
+  if (!number) {
+    ctx_.c.bad_frames++;
+    return;
+  }
+  if (cmd == "CREDIT") {
+    m->second.credit = std::min(max_credit, m->second.credit + *number);
+  } else if (cmd == "ACK") {
+    if (g.pending.erase(*number) > 0) {
+      g.resend.erase(*number);
+      ctx_.c.replay_acked++;
+    }
+  } else if (cmd == "NACK") {
+    if (auto p = g.pending.find(*number); p != g.pending.end()) requeue(g, *number);
+  } else {
+    ctx_.c.bad_frames++;
+  }
+}
+
+void replay_hub::subscribe(const std::string& id, std::vector<zmq::message_t>& frames) {
+  if (frames.size() != 5) {
+    ctx_.c.bad_frames++;
+    return error_reply(id, "BAD_FRAME");
+  }
+  const std::string name(view(frames[2]));
+  const auto prefixes = parse_prefixes(view(frames[3]));
+  const auto start = parse_start(view(frames[4]));
+  if (!name.empty() && !cursor_store::valid_name(name)) return error_reply(id, "BAD_NAME");
+  if (!prefixes) return error_reply(id, "BAD_PREFIXES");
+  if (!start) return error_reply(id, "BAD_START");
+  if (members_.count(id)) leave(id);
+
+  const std::string key = name.empty() ? std::string(1, '\0') + id : name;
+  auto [it, created] = groups_.try_emplace(key);
+  group& g = it->second;
+  if (created) {
+    g.name = name;
+    g.prefixes = *prefixes;
+    std::optional<std::uint64_t> stored;
+    if (!name.empty()) {
+      try {
+        stored = ctx_.cursors.load_fseq(cursor_name(name));
+      } catch (const decode_error& e) {
+        ctx_.log(std::string("subscription ") + name + ": stored position unreadable (" + e.what() +
+                 "), starting as asked");
+      }
+    }
+    std::uint64_t from = 1;
+    if (stored) {
+      from = *stored;
+    } else {
+      switch (start->k) {
+        case start_spec::first:
+        case start_spec::resume: from = ctx_.j.first_fseq(); break;
+        case start_spec::fresh: from = ctx_.j.committed_fseq() + 1; break;
+        case start_spec::fseq: from = std::max<std::uint64_t>(start->value, 1); break;
+        case start_spec::time:
+          from = ctx_.j.fseq_at_time(static_cast<std::int64_t>(std::min<std::uint64_t>(start->value, INT64_MAX)));
+          break;
+      }
+    }
+    g.reader.emplace(ctx_.j.read_from(from));
+    g.saved = stored.value_or(0);
+  }
+  g.members.push_back(id);
+  members_[id] = member{key, 0, clock::now()};
+}
+
+void replay_hub::requeue(group& g, std::uint64_t fseq) {
+  auto& p = g.pending[fseq];
+  p.member.clear();
+  g.resend.insert(fseq);
+}
+
+void replay_hub::leave(const std::string& id) {
+  auto m = members_.find(id);
+  if (m == members_.end()) return;
+  const std::string key = m->second.group_key;
+  members_.erase(m);
+  auto git = groups_.find(key);
+  if (git == groups_.end()) return;
+  group& g = git->second;
+  g.members.erase(std::remove(g.members.begin(), g.members.end(), id), g.members.end());
+  for (auto& [fseq, p] : g.pending)
+    if (p.member == id) requeue(g, fseq);
+  if (g.name.empty() && g.members.empty()) groups_.erase(git);
+}
+
+std::optional<journal_record> replay_hub::read_at(std::uint64_t fseq) {
+  if (!redo_ || redo_->position() > fseq) redo_.emplace(ctx_.j.read_from(fseq));
+  while (auto rec = redo_->next()) {
+    if (rec->fseq == fseq) return rec;
+    if (rec->fseq > fseq) break;
+  }
+  redo_.reset();
+  return std::nullopt;  // gone: removed by retention or quarantined
+}
+
+bool replay_hub::pump(std::size_t budget) {
+  bool more = false;
+  for (auto& [key, g] : groups_)
+    if (pump_group(g, budget)) more = true;
+  for (const auto& id : gone_) leave(id);
+  more = more || !gone_.empty();
+  gone_.clear();
+  return more;
+}
+
+bool replay_hub::pump_group(group& g, std::size_t& budget) {
+  while (budget > 0) {
+    // The next member with credit, round robin.
+    member* to = nullptr;
+    std::string to_id;
+    for (std::size_t i = 0; i < g.members.size() && !to; ++i) {
+      const auto& id = g.members[(g.next_member + i) % g.members.size()];
+      auto& m = members_.at(id);
+      if (m.credit > 0) {
+        to = &m;
+        to_id = id;
+        g.next_member = (g.next_member + i + 1) % g.members.size();
+      }
+    }
+    if (!to) return false;
+
+    std::optional<journal_record> rec;
+    bool again = false;
+    while (!g.resend.empty() && !rec) {
+      const std::uint64_t fseq = *g.resend.begin();
+      rec = read_at(fseq);
+      if (!rec) {  // no longer in the journal: nothing to wait for
+        g.resend.erase(g.resend.begin());
+        g.pending.erase(fseq);
+      }
+      again = true;
+    }
+    if (!rec) {
+      again = false;
+      while ((rec = g.reader->next()) && !g.matches(rec->topic)) {
+      }
+      if (!rec) return false;
+    }
+    const std::string pos = encode_position({ctx_.journal_id, rec->fseq});
+    bool sent = false;
+    try {
+      sent = send_frames(socket_, {to_id, "MSG", rec->topic, rec->envelope, pos});
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EHOSTUNREACH) throw;
+      gone_.push_back(to_id);  // disconnected: leaves once the groups are not being walked
+      to->credit = 0;
+    }
+    if (!sent) {
+      requeue(g, rec->fseq);
+      if (gone_.empty()) return false;  // its queue is full: try again on a later pass
+      continue;
+    }
+    ctx_.c.back_out++;
+    ctx_.c.back_out_bytes += rec->topic.size() + rec->envelope.size() + pos.size();
+    ctx_.c.replay_sent++;
+    if (again) {
+      ctx_.c.redelivered++;
+      g.resend.erase(rec->fseq);
+    }
+    to->credit--;
+    g.pending[rec->fseq] = inflight{to_id, clock::now() + ack_wait_};
+    budget--;
+  }
+  return true;
+}
+
+void replay_hub::tick(clock::time_point now) {
+  std::vector<std::string> silent;
+  for (const auto& [id, m] : members_)
+    if (now - m.last_seen > member_timeout_) silent.push_back(id);
+  for (const auto& id : silent) leave(id);
+  for (auto& [key, g] : groups_)
+    for (auto& [fseq, p] : g.pending)
+      if (!p.member.empty() && now >= p.deadline) requeue(g, fseq);
+}
+
+void replay_hub::save_positions(bool) {
+  for (auto& [key, g] : groups_) {
+    if (g.name.empty()) continue;
+    const std::uint64_t f = g.floor();
+    if (f == g.saved) continue;
+    ctx_.cursors.save_fseq(cursor_name(g.name), f);
+    g.saved = f;
+  }
+}
+
+std::string replay_hub::stats_json() const {
+  std::string out = "[";
+  bool first = true;
+  const std::uint64_t head = ctx_.j.committed_fseq() + 1;
+  for (const auto& [key, g] : groups_) {
+    if (!first) out += ",";
+    first = false;
+    const std::uint64_t f = g.floor();
+    out += "{\"name\":" + json_string(g.name) + ",\"members\":" + std::to_string(g.members.size()) +
+           ",\"position\":" + std::to_string(f) + ",\"pending\":" + std::to_string(g.pending.size()) +
+           ",\"backlog\":" + std::to_string(head > f ? head - f : 0) + "}";
+  }
+  return out + "]";
+}
+
+}  // namespace zmqkit::detail

@@ -1,0 +1,134 @@
+// zmq-forwarder: the durable store-and-forward device, run as a process.
+#include <zmqkit/forwarder.hpp>
+
+#include <iostream>
+
+#include "common/cli.hpp"
+
+namespace {
+
+using namespace zmqkit;
+using namespace zmqkit::tools;
+
+// A role's endpoints: the ones given, or the role's default when none were.
+// "none" switches the role off.
+std::vector<endpoint> role(const std::vector<std::string>& given, const std::string& fallback) {
+  if (given.empty()) return fallback.empty() ? std::vector<endpoint>{} : parse_endpoints(fallback, endpoint_mode::bind);
+  if (given.size() == 1 && given[0] == "none") return {};
+  std::vector<endpoint> out;
+  for (const auto& g : given) {
+    auto eps = parse_endpoints(g, endpoint_mode::bind);
+    out.insert(out.end(), eps.begin(), eps.end());
+  }
+  return out;
+}
+
+std::string show(const char* name, const std::vector<std::string>& eps, const std::vector<endpoint>& given) {
+  std::string out;
+  for (std::size_t i = 0; i < eps.size(); ++i)
+    out += std::string(" ") + name + "=" + (given[i].mode == endpoint_mode::bind ? "@" : ">") + eps[i];
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string tool = "zmq-forwarder";
+  CLI::App app{"Store messages in a journal on disk and forward them: to plain subscribers (live),\n"
+               "to durable subscriptions with acknowledgements (replay), and to another\n"
+               "forwarder (--forward-to). Reliable publishers (zmq-pub --reliable) are\n"
+               "acknowledged only once their messages are on disk.",
+               tool};
+  std::string dir;
+  std::vector<std::string> intake, frontend, live, replay, control, forward_to;
+  std::string fsync = "always";
+  std::uint64_t segment_mib = 64, max_mib = 0, max_messages = 0, max_age_s = 0;
+  double ack_wait_s = 30, member_timeout_s = 10, link_resend_s = 5;
+  bool verbose = false;
+  socket_cli_options sock;
+  app.add_option("-d,--journal", dir, "Journal directory (created if missing; one forwarder each)")
+      ->required();
+  app.add_option("--intake", intake, "Reliable publishers' endpoint (ROUTER) [@tcp://127.0.0.1:5560]");
+  app.add_option("--replay", replay, "Durable subscriptions' endpoint (ROUTER) [@tcp://127.0.0.1:5561]");
+  app.add_option("--live", live, "Plain subscribers' endpoint (XPUB) [@tcp://127.0.0.1:5562]");
+  app.add_option("--frontend", frontend, "Plain publishers' endpoint (XSUB) [@tcp://127.0.0.1:5559]");
+  app.add_option("--control", control, "Control endpoint (REP): PAUSE RESUME TERMINATE STATISTICS STATS [@tcp://127.0.0.1:5563]");
+  app.add_option("--forward-to", forward_to, "Another forwarder's intake to send everything to (connects)");
+  app.add_option("--fsync", fsync, "always | interval:MS | never [always]");
+  app.add_option("--segment-mib", segment_mib, "Roll to a new segment file past this size [64]")
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--max-mib", max_mib, "Retention: delete oldest segments past this total [no limit]");
+  app.add_option("--max-messages", max_messages, "Retention: keep about this many messages [no limit]");
+  app.add_option("--max-age", max_age_s, "Retention: delete segments older than this many seconds [no limit]");
+  app.add_option("--ack-wait", ack_wait_s, "Replay: send again what is not acknowledged within this many seconds [30]")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--member-timeout", member_timeout_s, "Replay: a silent subscriber is gone after this many seconds [10]")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--link-resend", link_resend_s, "Forward-to: go back to the first unacknowledged after this many seconds [5]")
+      ->check(CLI::PositiveNumber);
+  sock.add_to(app);
+  app.add_flag("-v,--verbose", verbose, "Print the endpoints once ready, and journal events, on stderr");
+  app.footer(help_footer(
+      "  zmq-forwarder -d ./journal -v\n"
+      "      intake :5560, replay :5561, live :5562, frontend :5559, control :5563 on 127.0.0.1\n"
+      "  zmq-forwarder -d /var/lib/zmqkit --intake '@tcp://*:5560' --replay '@tcp://*:5561' \\\n"
+      "      --forward-to '>tcp://hub.example:5560'           a store-and-forward hop\n"
+      "  zmq-forwarder -d ./j --fsync interval:10 --max-mib 1024   faster, bounded on disk\n"
+      "Give 'none' to switch a role off: --live none. Each role takes several endpoints.\n"
+      "SIGINT or SIGTERM: stop taking messages, sync, save positions, exit 0.\n"));
+
+  return run_tool(app, argc, argv, [&] {
+    forwarder::options o;
+    o.journal_dir = dir;
+    try {
+      o.journal_options.sync = durability::parse(fsync);
+    } catch (const std::invalid_argument& e) {
+      throw usage_error(e.what());
+    }
+    o.journal_options.segment_bytes = segment_mib << 20;
+    o.journal_options.max_bytes = max_mib << 20;
+    o.journal_options.max_messages = max_messages;
+    o.journal_options.max_age = std::chrono::seconds(max_age_s);
+    o.intake = role(intake, "tcp://127.0.0.1:5560");
+    o.replay = role(replay, "tcp://127.0.0.1:5561");
+    o.live = role(live, "tcp://127.0.0.1:5562");
+    o.frontend = role(frontend, "tcp://127.0.0.1:5559");
+    o.control = role(control, "tcp://127.0.0.1:5563");
+    for (const auto& f : forward_to) {
+      auto eps = parse_endpoints(f, endpoint_mode::connect);
+      o.forward_to.insert(o.forward_to.end(), eps.begin(), eps.end());
+    }
+    if (o.intake.empty() && o.frontend.empty())
+      throw usage_error("nothing to take messages from: keep --intake or --frontend");
+    const auto secs = [](double s) {
+      return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000));
+    };
+    o.ack_wait = secs(ack_wait_s);
+    o.member_timeout = secs(member_timeout_s);
+    o.link_resend = secs(link_resend_s);
+    sock.apply(o.socket);
+    o.on_log = [&](const std::string& line) { say(tool, line); };  // problems always; they matter
+
+    install_stop_signals();
+    zmq::context_t ctx;
+    forwarder fwd(ctx, o);
+    if (verbose) {
+      const auto& b = fwd.endpoints();
+      const auto& r = fwd.recovery();
+      say(tool, "ready:" + show("intake", b.intake, o.intake) + show("replay", b.replay, o.replay) +
+                    show("live", b.live, o.live) + show("frontend", b.frontend, o.frontend) +
+                    show("control", b.control, o.control) +
+                    show("forward-to", b.forward_to, o.forward_to) + " journal=" + dir +
+                    " fsync=" + o.journal_options.sync.to_string() +
+                    (r.bytes_dropped ? " recovered: " + r.tail_problem : std::string()));
+    }
+    while (!stop_requested() && !fwd.wait(std::chrono::milliseconds(100))) {
+    }
+    fwd.stop();
+    if (const auto why = fwd.failure()) {
+      say(tool, *why + "; restart it to recover the journal");
+      return int(exit_failure);
+    }
+    return int(exit_ok);
+  });
+}
