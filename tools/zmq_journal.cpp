@@ -274,18 +274,6 @@ std::string stat_text(const std::string& dir, const journal_summary& s) {
 
 // ---- dump ----------------------------------------------------------------
 
-void append_headers(const message& m, std::string& out) {
-  out.push_back('{');
-  for (std::size_t i = 0; i < m.header_count(); ++i) {
-    if (i) out.push_back(',');
-    const auto [k, v] = m.header(i);
-    append_json_string(k, out);
-    out.push_back(':');
-    append_json_string(v, out);
-  }
-  out.push_back('}');
-}
-
 // One JSON line: the record's fseq, time and topic, then the envelope's
 // fields as zmq-sub --out-format jsonl prints them (its time_ns as sent_ns),
 // so the line also feeds zmq-pub --in-format jsonl-envelope. An envelope that
@@ -306,7 +294,7 @@ void append_record(const journal_record& rec, std::string& out) {
     fields += ",\"producer\":\"" + to_hex(m.producer()) + "\"";
     fields += ",\"sent_ns\":" + std::to_string(m.time_ns());
     fields += ",\"headers\":";
-    append_headers(m, fields);
+    append_headers_json(m, fields);
     fields += ",\"payload\":";
     append_payload_json(m, fields);
   } catch (const decode_error& e) {

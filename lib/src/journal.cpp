@@ -804,6 +804,7 @@ std::uint64_t journal::fseq_at_time(std::int64_t time_ns) {
 std::uint64_t journal::first_fseq() const noexcept { return s_->first(); }
 std::uint64_t journal::next_fseq() const noexcept { return s_->next; }
 std::uint64_t journal::committed_fseq() const noexcept { return s_->committed; }
+std::uint64_t journal::segment_base() const noexcept { return s_->tail().base; }
 const journal::open_report& journal::report() const noexcept { return s_->report; }
 const std::string& journal::directory() const noexcept { return s_->dir; }
 const journal::options& journal::settings() const noexcept { return s_->opts; }

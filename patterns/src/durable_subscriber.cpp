@@ -25,18 +25,14 @@
 
 #include <zmqkit/msgpack_reader.hpp>
 
+#include "frames.hpp"
+
 namespace zmqkit {
 namespace {
 
-std::string_view view(const zmq::message_t& m) noexcept {
-  return {static_cast<const char*>(m.data()), m.size()};
-}
-
-std::string pack_uint(std::uint64_t v) {
-  msgpack::sbuffer b;
-  msgpack::pack(b, v);
-  return std::string(b.data(), b.size());
-}
+using detail::view;
+using detail::pack_uint;
+using detail::send_frames;
 
 std::string pack_prefixes(const std::vector<std::string>& prefixes) {
   msgpack::sbuffer b;
@@ -55,35 +51,6 @@ std::string printable(std::string_view s) {
   std::string out;
   for (const char c : s.substr(0, 64)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
   return s.size() > 64 ? out + "..." : out;
-}
-
-bool read_frames(zmq::socket_t& s, std::vector<zmq::message_t>& out, bool& truncated,
-                 std::size_t max = 6) {
-  out.clear();
-  truncated = false;
-  zmq::message_t m;
-  if (!s.recv(m, zmq::recv_flags::dontwait)) return false;
-  bool more = m.more();
-  out.push_back(std::move(m));
-  while (more) {  // the rest of a multipart message is already here
-    zmq::message_t next;
-    (void)s.recv(next);
-    more = next.more();
-    if (out.size() < max) out.push_back(std::move(next));
-    else truncated = true;
-  }
-  return true;
-}
-
-// Sends frames as one message without waiting; false if the socket would block.
-bool send_frames(zmq::socket_t& s, const std::vector<std::string>& frames) {
-  for (std::size_t i = 0; i < frames.size(); ++i) {
-    auto flags = zmq::send_flags::dontwait;
-    if (i + 1 < frames.size()) flags = flags | zmq::send_flags::sndmore;
-    // Only the first frame can fail with EAGAIN; the rest follow it.
-    if (!s.send(zmq::const_buffer(frames[i].data(), frames[i].size()), flags)) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -189,7 +156,7 @@ std::optional<message> durable_subscriber::receive(std::chrono::milliseconds tim
 // Handles what has arrived until a message is ready; never waits.
 std::optional<message> durable_subscriber::take_message() {
   bool truncated = false;
-  while (detail::translate("receive", [&] { return read_frames(socket_, frames_, truncated); })) {
+  while (detail::translate("receive", [&] { return detail::receive_frames(socket_, frames_, &truncated, 6); })) {
     try {
       if (auto m = handle_frames()) return m;
     } catch (const decode_error& e) {

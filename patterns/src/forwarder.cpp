@@ -34,7 +34,6 @@ std::int64_t now_ns() {
       .count();
 }
 
-producer_table::sender_id sender_of(const producer_id& p) { return p; }
 
 }  // namespace
 
@@ -67,6 +66,7 @@ struct forwarder::impl {
 
   std::vector<item> batch;
   std::vector<zmq::message_t> frames;
+  std::vector<zmq::pollitem_t> items;  // rebuilt each pass, kept to reuse its memory
   bool paused = false, full = false, stopping = false;
   std::uint64_t checkpoint_base = 0;  // tail segment when the producer table was last saved
   std::optional<std::string> failure;
@@ -157,7 +157,7 @@ forwarder::impl::impl(zmq::context_t& zc, options opts)
   const std::string pipe = "inproc://zmqkit-forwarder-" + to_hex(make_producer_id());
   pipe_actor.bind(pipe);
   pipe_owner.connect(pipe);
-  checkpoint_base = j.segments().back().base_fseq;
+  checkpoint_base = j.segment_base();
 }
 
 void forwarder::impl::load_identity() {
@@ -192,7 +192,7 @@ void forwarder::impl::rebuild_producers() {
         auto m = message::decode(zmq::message_t(rec->topic.data(), rec->topic.size()),
                                  zmq::message_t(rec->envelope.data(), rec->envelope.size()),
                                  SIZE_MAX);
-        id = sender_of(m.producer());
+        id = m.producer();
         seq = m.seq();
       } catch (const decode_error&) {
         continue;  // stored from a frontend that was checked: cannot happen, but never fatal
@@ -204,7 +204,7 @@ void forwarder::impl::rebuild_producers() {
 
 void forwarder::impl::save_producers() {
   cursors.save("producers", producers.save(j.committed_fseq()));
-  checkpoint_base = j.segments().back().base_fseq;
+  checkpoint_base = j.segment_base();
 }
 
 void forwarder::impl::nack(const zmq::message_t& identity, std::string_view reason,
@@ -272,7 +272,7 @@ void forwarder::impl::read_intake() {
     }
     it.identity = std::move(frames[0]);
     it.keyed = key.has_value();
-    it.sender = key ? key->sender : sender_of(it.msg->producer());
+    it.sender = key ? key->sender : it.msg->producer();
     it.seq = key ? key->seq : it.msg->seq();
     const auto topic = it.msg->topic();
     const auto envelope = it.msg->envelope();
@@ -298,7 +298,7 @@ void forwarder::impl::read_frontend() {
       c.bad_frames++;
       continue;
     }
-    it.sender = sender_of(it.msg->producer());
+    it.sender = it.msg->producer();
     it.seq = it.msg->seq();
     const auto topic = it.msg->topic();
     const auto envelope = it.msg->envelope();
@@ -362,7 +362,7 @@ void forwarder::impl::finish_batch(std::uint64_t committed) {
     }
   }
   batch.clear();
-  if (j.segments().back().base_fseq != checkpoint_base) save_producers();
+  if (j.segment_base() != checkpoint_base) save_producers();
 }
 
 std::string forwarder::impl::stats_json() const {
@@ -451,7 +451,7 @@ void forwarder::impl::loop() {
                            : std::chrono::duration_cast<std::chrono::milliseconds>(
                                  std::max(wake - now, clock::duration::zero()) + std::chrono::microseconds(999));
 
-    std::vector<zmq::pollitem_t> items{{pipe_actor.handle(), 0, ZMQ_POLLIN, 0}};
+    items.assign({{pipe_actor.handle(), 0, ZMQ_POLLIN, 0}});
     const auto add = [&](std::optional<zmq::socket_t>& s, bool on) -> int {
       if (!s || !on) return -1;
       items.push_back({s->handle(), 0, ZMQ_POLLIN, 0});
@@ -497,11 +497,11 @@ void forwarder::impl::loop() {
       next_tick = t + std::chrono::milliseconds(100);
       if (hub) {
         hub->tick(t);
-        hub->save_positions(false);
+        hub->save_positions();
       }
       if (fwd) {
         fwd->tick(t);
-        fwd->save_position(false);
+        fwd->save_position();
       }
       if (full && space_returned()) {
         full = false;
@@ -527,8 +527,8 @@ void forwarder::impl::shutdown() {
   // Stop taking; store and acknowledge what was taken; make it all durable.
   commit_batch();
   j.sync();
-  if (hub) hub->save_positions(true);
-  if (fwd) fwd->save_position(true);
+  if (hub) hub->save_positions();
+  if (fwd) fwd->save_position();
   save_producers();
 }
 

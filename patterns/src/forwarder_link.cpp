@@ -119,7 +119,7 @@ void forward_link::tick(clock::time_point now) {
   rewind(fseq, seq);
 }
 
-void forward_link::save_position(bool) {
+void forward_link::save_position() {
   const std::pair<std::uint64_t, std::uint64_t> pos =
       inflight_.empty() ? std::pair{reader_.position(), next_seq_}
                         : std::pair{inflight_.front().second, inflight_.front().first};

@@ -22,29 +22,11 @@
 #include <zmqkit/envelope.hpp>
 #include <zmqkit/journal.hpp>
 
+#include "frames.hpp"
+
 namespace zmqkit::detail {
 
 using clock = std::chrono::steady_clock;
-
-inline std::string_view view(const zmq::message_t& m) noexcept {
-  return {static_cast<const char*>(m.data()), m.size()};
-}
-
-// One msgpack unsigned integer, the encoding of seq, fseq and credit frames.
-std::string pack_uint(std::uint64_t v);
-std::optional<std::uint64_t> unpack_uint(std::string_view bytes);
-// msgpack [bin 16, uint]: the key frame of a PUB.
-std::string pack_key(const record_key& k);
-std::optional<record_key> unpack_key(std::string_view bytes);
-
-// Reads one whole multipart message without waiting; false when none is
-// there. Frames past max_frames are read and dropped (*truncated set), so a
-// hostile peer cannot make it hold an unbounded list.
-bool receive_frames(zmq::socket_t& s, std::vector<zmq::message_t>& out, bool* truncated,
-                    std::size_t max_frames = 8);
-// Sends the frames as one message without waiting. False on EAGAIN; throws
-// zmq::error_t for other errors (EHOSTUNREACH on a mandatory ROUTER).
-bool send_frames(zmq::socket_t& s, std::initializer_list<std::string_view> frames);
 
 struct forwarder_counters {
   std::uint64_t stored = 0, duplicates = 0, refused = 0, nacked_full = 0, too_big = 0,
@@ -64,8 +46,6 @@ struct forwarder_context {
   std::function<void(const std::string&)> log;
 };
 
-std::string json_string(std::string_view s);
-
 // Durable subscriptions on the replay ROUTER.
 class replay_hub {
  public:
@@ -76,7 +56,7 @@ class replay_hub {
   // with more it could send right away.
   bool pump(std::size_t budget);
   void tick(clock::time_point now);  // redelivery after ack_wait, silent members
-  void save_positions(bool force);
+  void save_positions();  // named subscriptions whose position moved
   std::string stats_json() const;
 
  private:
@@ -128,7 +108,7 @@ class forward_link {
   void on_readable();
   bool pump(std::size_t budget);
   void tick(clock::time_point now);
-  void save_position(bool force);
+  void save_position();  // if it moved
   std::string stats_json() const;
 
  private:

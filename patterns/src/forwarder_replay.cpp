@@ -303,7 +303,7 @@ void replay_hub::tick(clock::time_point now) {
       if (!p.member.empty() && now >= p.deadline) requeue(g, fseq);
 }
 
-void replay_hub::save_positions(bool) {
+void replay_hub::save_positions() {
   for (auto& [key, g] : groups_) {
     if (g.name.empty()) continue;
     const std::uint64_t f = g.floor();

@@ -20,8 +20,13 @@
 
 #include <zmqkit/msgpack_reader.hpp>
 
+#include "frames.hpp"
+
 namespace zmqkit {
 namespace {
+
+using detail::view;
+using detail::unpack_uint;
 
 constexpr std::chrono::milliseconds first_backoff{100};
 // publish() reads replies and runs its timers every this many messages, or
@@ -30,52 +35,8 @@ constexpr std::chrono::milliseconds first_backoff{100};
 constexpr unsigned read_every = 64;
 constexpr std::chrono::milliseconds read_interval{5};
 
-std::string_view view(const zmq::message_t& m) noexcept {
-  return {static_cast<const char*>(m.data()), m.size()};
-}
-
 std::string_view view(const producer_id& id) noexcept {
   return {reinterpret_cast<const char*>(id.data()), id.size()};
-}
-
-std::optional<std::uint64_t> unpack_uint(std::string_view bytes) {
-  try {
-    msgpack_reader r(bytes);
-    const auto v = r.read_uint("seq");
-    if (r.remaining() != 0) return std::nullopt;
-    return v;
-  } catch (const decode_error&) {
-    return std::nullopt;
-  }
-}
-
-std::string pack_key(const producer_id& sender, std::uint64_t seq) {
-  msgpack::sbuffer b;
-  msgpack::packer<msgpack::sbuffer> pk(b);
-  pk.pack_array(2);
-  pk.pack_bin(static_cast<std::uint32_t>(sender.size()));
-  pk.pack_bin_body(reinterpret_cast<const char*>(sender.data()), sender.size());
-  pk.pack(seq);
-  return std::string(b.data(), b.size());
-}
-
-// One whole message without waiting; frames past max are read and dropped.
-bool read_frames(zmq::socket_t& s, std::vector<zmq::message_t>& out, bool& truncated,
-                 std::size_t max = 6) {
-  out.clear();
-  truncated = false;
-  zmq::message_t m;
-  if (!s.recv(m, zmq::recv_flags::dontwait)) return false;
-  bool more = m.more();
-  out.push_back(std::move(m));
-  while (more) {  // the rest of a multipart message is already here
-    zmq::message_t next;
-    (void)s.recv(next);
-    more = next.more();
-    if (out.size() < max) out.push_back(std::move(next));
-    else truncated = true;
-  }
-  return true;
 }
 
 }  // namespace
@@ -164,7 +125,7 @@ void reliable_publisher::wait_until(clock::time_point until) {
 std::size_t reliable_publisher::read_replies() {
   std::size_t acked = 0;
   bool truncated = false;
-  while (detail::translate("receive", [&] { return read_frames(socket_, frames_, truncated); })) {
+  while (detail::translate("receive", [&] { return detail::receive_frames(socket_, frames_, &truncated, 6); })) {
     const auto& f = frames_;
     const auto cmd = view(f[0]);
     std::optional<std::uint64_t> seq;
@@ -312,7 +273,7 @@ bool reliable_publisher::send_entry(entry& e) {
     body.copy(e.body);  // shares the buffer, no byte copy
     if (!keyed) return socket_.send(body, send_flags::dontwait).has_value();
     (void)socket_.send(body, more);
-    const auto key = pack_key(e.sender, e.key_seq);
+    const auto key = detail::pack_key(record_key{e.sender, e.key_seq});
     return socket_.send(zmq::const_buffer(key.data(), key.size()), send_flags::dontwait).has_value();
   });
 }

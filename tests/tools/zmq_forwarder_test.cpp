@@ -96,7 +96,7 @@ TEST_CASE("zmq-forwarder: SHALL lose no acknowledged message when killed -9 agai
   std::mt19937 rng(std::random_device{}());
   for (int kill = 0; kill < 10; ++kill) {
     // The fault: SIGKILL at a random moment while the publishers are busy.
-    std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 300));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 300));  // allow-sleep: picks the moment
     fwd->p->kill(SIGKILL);
     (void)fwd->p->wait(10s);
     fwd = std::make_unique<forwarder_proc>(dir, std::vector<std::string>{

@@ -80,7 +80,7 @@ TEST_CASE("zmq-pub/zmq-sub: SHALL deliver the tail of the stream when zmq-pub ex
     stdin_feeder feed(pub, input);
     CHECK(exit_code(pub) == 0);
   }
-  std::this_thread::sleep_for(1500ms);  // the injected stall, not a wait for an event
+  std::this_thread::sleep_for(1500ms);  // allow-sleep: the injected stall, not a wait for an event
 
   int received = 0, in_order = 0;
   while (received < count) {

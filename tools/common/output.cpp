@@ -32,17 +32,6 @@ void append_hex(std::string_view bytes, std::string& out) {
   }
 }
 
-void append_headers_json(const zmqkit::message& m, std::string& out) {
-  out.push_back('{');
-  for (std::size_t i = 0; i < m.header_count(); ++i) {
-    if (i) out.push_back(',');
-    const auto [k, v] = m.header(i);
-    append_json_string(k, out);
-    out.push_back(':');
-    append_json_string(v, out);
-  }
-  out.push_back('}');
-}
 
 void append_jsonl(const zmqkit::message& m, std::string& out) {
   out += "{\"topic\":";
@@ -90,6 +79,18 @@ std::string unescape(const std::string& s) {
 }
 
 }  // namespace
+
+void append_headers_json(const zmqkit::message& m, std::string& out) {
+  out.push_back('{');
+  for (std::size_t i = 0; i < m.header_count(); ++i) {
+    if (i) out.push_back(',');
+    const auto [k, v] = m.header(i);
+    append_json_string(k, out);
+    out.push_back(':');
+    append_json_string(v, out);
+  }
+  out.push_back('}');
+}
 
 void output_options::add_to(CLI::App& app, const std::string& default_format) {
   format = default_format;

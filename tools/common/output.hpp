@@ -40,6 +40,8 @@ class formatter {
 };
 
 // The payload as JSON text (bin as {"$base64": ...}).
+// The headers as a JSON object, keys and values as JSON strings.
+void append_headers_json(const zmqkit::message& m, std::string& out);
 void append_payload_json(const zmqkit::message& m, std::string& out);
 // The payload's bytes if it is bin or str, else its JSON text.
 void append_payload_raw(const zmqkit::message& m, std::string& out);

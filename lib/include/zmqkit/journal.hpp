@@ -176,6 +176,7 @@ class journal {
   std::uint64_t first_fseq() const noexcept;
   std::uint64_t next_fseq() const noexcept;       // next to be appended
   std::uint64_t committed_fseq() const noexcept;  // highest readable (0: none)
+  std::uint64_t segment_base() const noexcept;    // first fseq of the segment being written
   const open_report& report() const noexcept;
   statistics stats() const;
   std::vector<segment_info> segments() const;

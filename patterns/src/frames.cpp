@@ -4,7 +4,7 @@
 
 #include <zmqkit/msgpack_reader.hpp>
 
-#include "forwarder_parts.hpp"
+#include "frames.hpp"
 
 namespace zmqkit::detail {
 
@@ -72,9 +72,11 @@ bool receive_frames(zmq::socket_t& s, std::vector<zmq::message_t>& out, bool* tr
   return true;
 }
 
-bool send_frames(zmq::socket_t& s, std::initializer_list<std::string_view> frames) {
+namespace {
+template <class Frames>
+bool send_all(zmq::socket_t& s, const Frames& frames) {
   std::size_t i = 0;
-  for (const auto f : frames) {
+  for (const auto& f : frames) {
     const bool last = ++i == frames.size();
     auto flags = zmq::send_flags::dontwait;
     if (!last) flags = flags | zmq::send_flags::sndmore;
@@ -82,6 +84,15 @@ bool send_frames(zmq::socket_t& s, std::initializer_list<std::string_view> frame
     if (!s.send(zmq::const_buffer(f.data(), f.size()), flags)) return false;
   }
   return true;
+}
+}  // namespace
+
+bool send_frames(zmq::socket_t& s, std::initializer_list<std::string_view> frames) {
+  return send_all(s, frames);
+}
+
+bool send_frames(zmq::socket_t& s, const std::vector<std::string>& frames) {
+  return send_all(s, frames);
 }
 
 std::string json_string(std::string_view s) {
