@@ -53,10 +53,13 @@ void cursor_store::save(std::string_view name, std::string_view value) {
   jf::put_u64(bytes.data() + bytes.size() - 8, jf::checksum(bytes.data(), bytes.size() - 8, 0));
 
   const std::string tmp = final_path + ".tmp";
-  {
+  try {
     const auto fd = detail::open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC);
     detail::write_all(fd.get(), bytes, tmp);
     detail::sync_data(fd.get(), tmp);
+  } catch (const error&) {
+    ::unlink(tmp.c_str());  // a part-written copy (full disk) would only take space
+    throw;
   }
   if (::rename(tmp.c_str(), final_path.c_str()) != 0)
     detail::throw_errno(errno, "cannot rename onto", final_path);

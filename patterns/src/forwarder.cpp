@@ -6,7 +6,8 @@
 // fanned out, so nothing is delivered or acknowledged that is not stored.
 //
 // A full disk stops the intake (senders are NACKed FULL and then held back
-// by ZeroMQ's flow control) until space returns. A failed fdatasync stops
+// by ZeroMQ's flow control) until space returns; positions that cannot be
+// saved meanwhile are kept in memory and saved later. A failed fdatasync stops
 // the forwarder: the journal is no longer trustworthy until reopened.
 #include <zmqkit/forwarder.hpp>
 
@@ -202,9 +203,11 @@ void forwarder::impl::rebuild_producers() {
   }
 }
 
+// On a full disk the older copy stays, and this is tried again after the
+// next batch: a restart meanwhile reads a little more of the journal.
 void forwarder::impl::save_producers() {
-  cursors.save("producers", producers.save(j.committed_fseq()));
-  checkpoint_base = j.segment_base();
+  if (ctx.try_save([&] { cursors.save("producers", producers.save(j.committed_fseq())); }))
+    checkpoint_base = j.segment_base();
 }
 
 void forwarder::impl::nack(const zmq::message_t& identity, std::string_view reason,

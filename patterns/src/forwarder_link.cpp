@@ -129,8 +129,7 @@ void forward_link::save_position() {
     b[i] = static_cast<char>(pos.first >> (8 * i));
     b[8 + i] = static_cast<char>(pos.second >> (8 * i));
   }
-  ctx_.cursors.save(cursor, std::string_view(b, 16));
-  saved_ = pos;
+  if (ctx_.try_save([&] { ctx_.cursors.save(cursor, std::string_view(b, 16)); })) saved_ = pos;
 }
 
 std::string forward_link::stats_json() const {

@@ -3,6 +3,7 @@
 // forward-to link (forward_link). All of it runs on the actor's thread.
 #pragma once
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -20,6 +21,7 @@
 
 #include <zmqkit/cursor_store.hpp>
 #include <zmqkit/envelope.hpp>
+#include <zmqkit/error.hpp>
 #include <zmqkit/journal.hpp>
 
 #include "frames.hpp"
@@ -44,6 +46,25 @@ struct forwarder_context {
   producer_id journal_id;
   forwarder_counters& c;
   std::function<void(const std::string&)> log;
+  bool cursors_full = false;  // the last cursor write found the disk full
+
+  // Runs save, a cursor write. On a full disk (ENOSPC, EDQUOT) it logs once
+  // and returns false: the caller keeps the position in memory and tries
+  // again later. A restart before then resumes from the older saved
+  // position, which means redelivery, never loss. Other errors throw.
+  template <class Save>
+  bool try_save(Save&& save) {
+    try {
+      save();
+    } catch (const error& e) {
+      if (e.code().value() != ENOSPC && e.code().value() != EDQUOT) throw;
+      if (!cursors_full) log(std::string(e.what()) + "; positions kept in memory until space returns");
+      cursors_full = true;
+      return false;
+    }
+    cursors_full = false;
+    return true;
+  }
 };
 
 // Durable subscriptions on the replay ROUTER.

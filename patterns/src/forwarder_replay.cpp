@@ -308,8 +308,7 @@ void replay_hub::save_positions() {
     if (g.name.empty()) continue;
     const std::uint64_t f = g.floor();
     if (f == g.saved) continue;
-    ctx_.cursors.save_fseq(cursor_name(g.name), f);
-    g.saved = f;
+    if (ctx_.try_save([&] { ctx_.cursors.save_fseq(cursor_name(g.name), f); })) g.saved = f;
   }
 }
 

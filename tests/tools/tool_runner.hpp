@@ -172,6 +172,14 @@ inline run_result run(const std::vector<std::string>& argv, const std::string& i
   return r;
 }
 
+// Runs any program (argv[0] a path) to completion; its exit code.
+inline int run_command(const std::vector<std::string>& argv) {
+  process p(argv);
+  p.close_stdin();
+  (void)read_lines(p);
+  return exit_code(p);
+}
+
 // A tool's usage error: exit 2 and exactly one stderr line "zmq-xxx: ...".
 inline void check_usage_error(const std::vector<std::string>& argv) {
   const auto r = run(argv);

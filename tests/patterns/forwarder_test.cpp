@@ -1,0 +1,218 @@
+// zmqkit::forwarder in this process, on a real journal in a temporary
+// directory, talked to over tcp by the pattern classes and a raw REQ socket:
+// plain publishers in at the frontend, plain subscribers out at live, the
+// control socket's commands, and members of one durable subscription
+// sharing the work. Crash and disk faults are in the zmq-forwarder tests,
+// where the forwarder is a process that can be killed.
+#include <zmqkit/forwarder.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <zmqkit/durable_subscriber.hpp>
+#include <zmqkit/publisher.hpp>
+#include <zmqkit/reliable_publisher.hpp>
+#include <zmqkit/subscriber.hpp>
+
+#include "support/temp_dir.hpp"
+
+using namespace std::chrono_literals;
+using zmqkit::endpoint;
+using zmqkit::forwarder;
+using nlohmann::json;
+
+namespace {
+
+const endpoint any_port = endpoint::bind("tcp://127.0.0.1:*");
+
+forwarder::options options_in(const zmqkit::test::temp_dir& d) {
+  forwarder::options o;
+  o.journal_dir = d / "journal";
+  o.intake = {any_port};
+  o.frontend = {any_port};
+  o.live = {any_port};
+  o.replay = {any_port};
+  o.control = {any_port};
+  return o;
+}
+
+std::vector<std::string> request(zmq::context_t& ctx, const std::string& at, const std::string& command) {
+  zmq::socket_t req(ctx, zmq::socket_type::req);
+  req.set(zmq::sockopt::linger, 0);
+  req.set(zmq::sockopt::rcvtimeo, 5000);
+  req.connect(at);
+  (void)req.send(zmq::buffer(command), zmq::send_flags::none);
+  std::vector<std::string> frames;
+  do {
+    zmq::message_t m;
+    REQUIRE_MESSAGE(req.recv(m), "no reply to " << command);
+    frames.emplace_back(static_cast<const char*>(m.data()), m.size());
+  } while (req.get(zmq::sockopt::rcvmore));
+  return frames;
+}
+
+json stats(zmq::context_t& ctx, forwarder& f) {
+  return json::parse(request(ctx, f.endpoints().control.at(0), "STATS").at(0));
+}
+
+std::string text(const zmqkit::message& m) { return m.payload_as<std::string>(); }
+
+}  // namespace
+
+TEST_CASE("forwarder: SHALL store what plain publishers send to the frontend and fan it out live with "
+          "its journal position") {
+  zmqkit::test::temp_dir d;
+  zmq::context_t ctx;
+  forwarder fwd(ctx, options_in(d));
+  zmqkit::publisher pub(ctx, {{endpoint::connect(fwd.endpoints().frontend.at(0))}});
+  REQUIRE(pub.wait_for_subscribers(1, 5s));  // the frontend takes every topic
+  zmqkit::subscriber sub(ctx, {{endpoint::connect(fwd.endpoints().live.at(0))}});
+
+  // Plain PUB/SUB has no handshake: probe until the live subscription is in.
+  bool joined = false;
+  for (int i = 0; i < 500 && !joined; ++i) {
+    (void)pub.publish("probe", std::string("probe"));
+    joined = sub.receive(10ms).has_value();
+  }
+  REQUIRE(joined);
+
+  for (int i = 1; i <= 100; ++i) (void)pub.publish("orders", std::to_string(i));
+  std::vector<zmqkit::message> got;
+  while (got.size() < 100) {
+    auto m = sub.receive(5s);
+    REQUIRE(m);
+    if (m->topic() == "orders") got.push_back(std::move(*m));
+  }
+  std::uint64_t last_fseq = 0;
+  for (int i = 0; i < 100; ++i) {
+    CHECK(text(got[i]) == std::to_string(i + 1));
+    REQUIRE(got[i].position());
+    CHECK(got[i].position()->fseq > last_fseq);  // the order they were stored in
+    last_fseq = got[i].position()->fseq;
+  }
+  const auto s = stats(ctx, fwd);
+  CHECK(s["journal"]["next_fseq"] == last_fseq + 1);
+  CHECK(s["counters"]["live_sent"] == s["counters"]["stored"]);
+}
+
+TEST_CASE("forwarder: SHALL answer PAUSE, RESUME, STATISTICS, STATS and TERMINATE on its control socket") {
+  zmqkit::test::temp_dir d;
+  zmq::context_t ctx;
+  forwarder fwd(ctx, options_in(d));
+  const std::string control = fwd.endpoints().control.at(0);
+  zmqkit::reliable_publisher pub(ctx, {{endpoint::connect(fwd.endpoints().intake.at(0))}});
+
+  CHECK(request(ctx, control, "PAUSE") == std::vector<std::string>{"OK"});
+  CHECK(stats(ctx, fwd)["paused"] == true);
+  // Paused: nothing is taken in, so nothing is acknowledged.
+  for (int i = 1; i <= 10; ++i) REQUIRE(pub.publish("t", i));
+  CHECK_FALSE(pub.flush(300ms));
+  CHECK(stats(ctx, fwd)["counters"]["stored"] == 0);
+
+  CHECK(request(ctx, control, "RESUME") == std::vector<std::string>{"OK"});
+  CHECK(pub.flush(5s));
+  const auto s = stats(ctx, fwd);
+  CHECK(s["paused"] == false);
+  CHECK(s["counters"]["stored"] == 10);
+  CHECK(s["journal"]["fsync"] == "always");
+  CHECK(s["journal"]["syncs"].get<std::uint64_t>() >= 1);
+
+  // STATISTICS: eight little-endian uint64 frames, as zmq_proxy_steerable's.
+  const auto counters = request(ctx, control, "STATISTICS");
+  REQUIRE(counters.size() == 8);
+  for (const auto& c : counters) CHECK(c.size() == 8);
+  CHECK(static_cast<unsigned char>(counters[0][0]) >= 10);  // frontend messages in
+
+  const auto unknown = request(ctx, control, "REBOOT");
+  REQUIRE(unknown.size() == 1);
+  CHECK(unknown[0].rfind("ERROR unknown command", 0) == 0);
+
+  CHECK(request(ctx, control, "TERMINATE") == std::vector<std::string>{"OK"});
+  CHECK(fwd.wait(5s));
+  CHECK_FALSE(fwd.failure());
+}
+
+TEST_CASE("forwarder: SHALL store a resent message once and acknowledge it again") {
+  zmqkit::test::temp_dir d;
+  zmq::context_t ctx;
+  forwarder fwd(ctx, options_in(d));
+  // A publisher that resends everything every 50 ms, acknowledged or not yet.
+  zmqkit::reliable_publisher::options po;
+  po.endpoints = {endpoint::connect(fwd.endpoints().intake.at(0))};
+  po.resend_interval = 50ms;
+  zmqkit::reliable_publisher pub(ctx, po);
+  CHECK(request(ctx, fwd.endpoints().control.at(0), "PAUSE") == std::vector<std::string>{"OK"});
+  for (int i = 1; i <= 50; ++i) REQUIRE(pub.publish("t", i));
+  // Sent and resent while paused: the intake's queue holds several copies.
+  for (int pass = 0; pass < 5; ++pass) CHECK_FALSE(pub.flush(60ms));
+  CHECK(pub.stats().resent > 0);
+  CHECK(request(ctx, fwd.endpoints().control.at(0), "RESUME") == std::vector<std::string>{"OK"});
+  CHECK(pub.flush(5s));
+  const auto s = stats(ctx, fwd);
+  CHECK(s["counters"]["stored"] == 50);
+  CHECK(s["counters"]["duplicates"].get<std::uint64_t>() > 0);
+  CHECK(s["journal"]["next_fseq"] == 51);
+}
+
+TEST_CASE("forwarder: SHALL share a durable subscription among its members and give a departed "
+          "member's unacknowledged messages to the others") {
+  zmqkit::test::temp_dir d;
+  zmq::context_t ctx;
+  auto o = options_in(d);
+  o.member_timeout = 60s;  // departures here are BYEs, not silences
+  forwarder fwd(ctx, o);
+  const std::string replay = fwd.endpoints().replay.at(0);
+  zmqkit::reliable_publisher pub(ctx, {{endpoint::connect(fwd.endpoints().intake.at(0))}});
+  for (int i = 1; i <= 1000; ++i) REQUIRE(pub.publish("work", i));
+  REQUIRE(pub.flush(10s));
+
+  zmqkit::durable_subscriber::options so;
+  so.endpoints = {endpoint::connect(replay)};
+  so.name = "workers";
+  so.start = zmqkit::replay_start::first();
+  so.window = 10;
+  zmqkit::durable_subscriber a(ctx, so);
+  auto b = std::make_unique<zmqkit::durable_subscriber>(ctx, so);
+
+  // Both take turns; b keeps the first ten it receives without acknowledging
+  // them, and stops reading (more may wait for it, unread, in its socket).
+  std::map<int, int> times;  // payload -> deliveries
+  std::set<int> held_by_b;
+  int from_a = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (held_by_b.size() < 10 && std::chrono::steady_clock::now() < deadline) {
+    if (auto m = a.receive(5ms)) {
+      times[m->payload_as<int>()]++;
+      a.ack(*m);
+      ++from_a;
+    }
+    if (auto m = b->receive(5ms)) {
+      times[m->payload_as<int>()]++;
+      held_by_b.insert(m->payload_as<int>());
+    }
+  }
+  CHECK(from_a > 0);
+  REQUIRE(held_by_b.size() == 10);
+  b.reset();  // BYE: all that was b's goes back to the group at once
+
+  std::set<int> redelivered;
+  while (times.size() < 1000 || redelivered.size() < held_by_b.size()) {
+    auto m = a.receive(5s);
+    REQUIRE(m);
+    const int n = m->payload_as<int>();
+    times[n]++;
+    a.ack(*m);
+    if (held_by_b.count(n)) redelivered.insert(n);
+  }
+  CHECK(times.size() == 1000);         // every message reached a member
+  CHECK(redelivered == held_by_b);     // b's unacknowledged ones went to a
+  for (const auto& [n, count] : times) CHECK(count == (held_by_b.count(n) ? 2 : 1));
+  CHECK(stats(ctx, fwd)["counters"]["redelivered"].get<std::uint64_t>() >= 10);
+}
