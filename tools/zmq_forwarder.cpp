@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> intake, frontend, live, replay, control, forward_to;
   std::string fsync = "always";
   std::uint64_t segment_mib = 64, max_mib = 0, max_messages = 0, max_age_s = 0;
-  double ack_wait_s = 30, member_timeout_s = 10, link_resend_s = 5;
+  double ack_wait_s = 30, member_timeout_s = 10, link_resend_s = 5, commit_interval_ms = 1;
   bool verbose = false;
   socket_cli_options sock;
   app.add_option("-d,--journal", dir, "Journal directory (created if missing; one forwarder each)")
@@ -55,6 +55,10 @@ int main(int argc, char** argv) {
   app.add_option("--control", control, "Control endpoint (REP): PAUSE RESUME TERMINATE STATISTICS STATS [@tcp://127.0.0.1:5563]");
   app.add_option("--forward-to", forward_to, "Another forwarder's intake to send everything to (connects)");
   app.add_option("--fsync", fsync, "always | interval:MS | never [always]");
+  app.add_option("--commit-interval", commit_interval_ms,
+                 "With --fsync always: start a group commit (fdatasync) at most this often, in ms; "
+                 "a message arriving at an idle forwarder is committed at once [1]")
+      ->check(CLI::Range(0.0, 100.0));
   app.add_option("--segment-mib", segment_mib, "Roll to a new segment file past this size [64]")
       ->check(CLI::Range(1, 4096));
   app.add_option("--max-mib", max_mib, "Retention: delete oldest segments past this total [no limit]");
@@ -106,6 +110,7 @@ int main(int argc, char** argv) {
     o.ack_wait = secs(ack_wait_s);
     o.member_timeout = secs(member_timeout_s);
     o.link_resend = secs(link_resend_s);
+    o.commit_interval = std::chrono::microseconds(static_cast<std::int64_t>(commit_interval_ms * 1000));
     sock.apply(o.socket);
     o.on_log = [&](const std::string& line) { say(tool, line); };  // problems always; they matter
 

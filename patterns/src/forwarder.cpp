@@ -443,6 +443,13 @@ void forwarder::impl::handle_pipe() {
 }
 
 void forwarder::impl::loop() {
+  // Group commit pacing: a batch is committed at once if the last commit
+  // started at least commit_interval ago, else it gathers until then (at
+  // most max_batch). Only fdatasync is worth pacing.
+  const auto commit_interval = o.journal_options.sync.mode == durability::policy::always
+                                   ? clock::duration(o.commit_interval)
+                                   : clock::duration::zero();
+  auto last_commit = clock::time_point{};
   auto next_tick = clock::now();
   auto next_retention = clock::now();
   bool more = false;  // delivery stopped with work left: poll without waiting
@@ -450,6 +457,7 @@ void forwarder::impl::loop() {
     const auto now = clock::now();
     auto wake = next_tick;
     if (const auto d = j.sync_deadline()) wake = std::min(wake, *d);
+    if (!batch.empty()) wake = std::min(wake, last_commit + commit_interval);
     const auto wait = more ? std::chrono::milliseconds(0)
                            : std::chrono::duration_cast<std::chrono::milliseconds>(
                                  std::max(wake - now, clock::duration::zero()) + std::chrono::microseconds(999));
@@ -484,7 +492,11 @@ void forwarder::impl::loop() {
       if (!full) log(std::string(e.what()) + "; intake stopped until space returns");
       full = true;
     }
-    commit_batch();
+    if (!batch.empty() &&
+        (clock::now() >= last_commit + commit_interval || batch.size() >= o.max_batch)) {
+      last_commit = clock::now();
+      commit_batch();
+    }
     j.sync_due();
 
     if (ready(i_replay)) hub->on_readable();
