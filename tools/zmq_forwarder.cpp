@@ -10,17 +10,26 @@ namespace {
 using namespace zmqkit;
 using namespace zmqkit::tools;
 
+// Endpoints from the command line; a bad one is a usage error.
+std::vector<endpoint> parsed(const std::vector<std::string>& given, endpoint_mode mode) {
+  std::vector<endpoint> out;
+  try {
+    for (const auto& g : given) {
+      auto eps = parse_endpoints(g, mode);
+      out.insert(out.end(), eps.begin(), eps.end());
+    }
+  } catch (const std::invalid_argument& e) {
+    throw usage_error(e.what());
+  }
+  return out;
+}
+
 // A role's endpoints: the ones given, or the role's default when none were.
 // "none" switches the role off.
 std::vector<endpoint> role(const std::vector<std::string>& given, const std::string& fallback) {
-  if (given.empty()) return fallback.empty() ? std::vector<endpoint>{} : parse_endpoints(fallback, endpoint_mode::bind);
+  if (given.empty()) return parsed({fallback}, endpoint_mode::bind);
   if (given.size() == 1 && given[0] == "none") return {};
-  std::vector<endpoint> out;
-  for (const auto& g : given) {
-    auto eps = parse_endpoints(g, endpoint_mode::bind);
-    out.insert(out.end(), eps.begin(), eps.end());
-  }
-  return out;
+  return parsed(given, endpoint_mode::bind);
 }
 
 std::string show(const char* name, const std::vector<std::string>& eps, const std::vector<endpoint>& given) {
@@ -98,10 +107,7 @@ int main(int argc, char** argv) {
     o.live = role(live, "tcp://127.0.0.1:5562");
     o.frontend = role(frontend, "tcp://127.0.0.1:5559");
     o.control = role(control, "tcp://127.0.0.1:5563");
-    for (const auto& f : forward_to) {
-      auto eps = parse_endpoints(f, endpoint_mode::connect);
-      o.forward_to.insert(o.forward_to.end(), eps.begin(), eps.end());
-    }
+    o.forward_to = parsed(forward_to, endpoint_mode::connect);
     if (o.intake.empty() && o.frontend.empty())
       throw usage_error("nothing to take messages from: keep --intake or --frontend");
     const auto secs = [](double s) {

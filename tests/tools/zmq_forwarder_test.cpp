@@ -140,3 +140,26 @@ TEST_CASE("zmq-forwarder: SHALL hand what a member killed -9 held to the other m
   b.kill(SIGTERM);
   CHECK(exit_code(b) == 0);
 }
+
+TEST_CASE("zmq-forwarder: SHALL exit 2 with one stderr line on bad arguments") {
+  check_usage_error({"zmq-forwarder"});  // -d is required
+  check_usage_error({"zmq-forwarder", "-d", "j", "--fsync", "sometimes"});
+  check_usage_error({"zmq-forwarder", "-d", "j", "--fsync", "interval:0"});
+  check_usage_error({"zmq-forwarder", "-d", "j", "--commit-interval", "500"});
+  check_usage_error({"zmq-forwarder", "-d", "j", "--segment-mib", "0"});
+  check_usage_error({"zmq-forwarder", "-d", "j", "--ack-wait", "0"});
+  check_usage_error({"zmq-forwarder", "-d", "j", "--intake", "none", "--frontend", "none"});
+  check_usage_error({"zmq-forwarder", "-d", "j", "--intake", "@bogus://x"});
+  check_usage_error({"zmq-forwarder", "-d", "j", "--forward-to", "tcp://"});
+}
+
+TEST_CASE("zmq-forwarder: SHALL refuse, in one line and exit 1, a journal another forwarder has open") {
+  temp_dir d;
+  forwarder_proc first(d / "j", {"--intake", any_port, "--replay", "none"});
+  const auto r = run({"zmq-forwarder", "-d", d / "j", "--intake", any_port, "--replay", "none",
+                      "--live", "none", "--frontend", "none", "--control", "none"});
+  INFO("stderr: " << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.rfind("zmq-forwarder: ", 0) == 0);
+  CHECK(r.err.find('\n') == r.err.size() - 1);
+}
