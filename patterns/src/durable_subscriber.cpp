@@ -98,8 +98,19 @@ durable_subscriber::durable_subscriber(zmq::context_t& context, options opts)
 
 durable_subscriber::~durable_subscriber() {
   try {
-    flush_pending();  // acknowledgements first, so BYE hands on only what is unsettled
-    (void)send_frames(socket_, {"BYE"});
+    // Acknowledgements first, so BYE hands on only what is unsettled. The
+    // socket may refuse them for a moment (a burst of ACKs reaches the HWM
+    // before libzmq hears that its I/O thread sent the earlier ones), so
+    // wait for room, up to the linger the socket would wait anyway.
+    pending_.push_back({"BYE"});
+    const auto deadline = clock::now() + opts_.socket.linger;
+    flush_pending();
+    while (!pending_.empty() && clock::now() < deadline) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now());
+      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLOUT, 0};
+      (void)zmq::poll(&item, 1, left);
+      flush_pending();
+    }
   } catch (...) {
     // Closing anyway: the forwarder times the member out instead.
   }

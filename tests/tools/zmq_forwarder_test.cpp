@@ -163,3 +163,23 @@ TEST_CASE("zmq-forwarder: SHALL refuse, in one line and exit 1, a journal anothe
   CHECK(r.err.rfind("zmq-forwarder: ", 0) == 0);
   CHECK(r.err.find('\n') == r.err.size() - 1);
 }
+
+TEST_CASE("zmq-forwarder: SHALL have every message acknowledged and the member gone once zmq-sub "
+          "--durable -C N exits") {
+  temp_dir d;
+  forwarder_proc fwd(d / "j", {"--intake", any_port, "--replay", any_port, "--control", any_port});
+  REQUIRE(run({"zmq-pub", "--reliable", ">" + fwd.at.at("intake"), "-l", "-t", "t"}, numbered_lines(1, 1000))
+              .exit_code == 0);
+  // A burst of 1 000 ACKs and a BYE at exit: none may be left behind.
+  for (const std::string name : {"one", "two", "three"})
+    CHECK(run({"zmq-sub", ">" + fwd.at.at("replay"), "--durable", name, "--replay", "first", "-C", "1000"})
+              .exit_code == 0);
+  const json stats = forwarder_stats(fwd.at.at("control"));
+  REQUIRE(stats["subscriptions"].size() == 3);
+  for (const auto& s : stats["subscriptions"]) {
+    INFO(s.dump());
+    CHECK(s["pending"] == 0);
+    CHECK(s["members"] == 0);
+    CHECK(s["position"] == 1001);
+  }
+}
