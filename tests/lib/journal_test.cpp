@@ -5,7 +5,6 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
-#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,11 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "support/small_tmpfs.hpp"
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using zmqkit::journal;
+using zmqkit::test::small_tmpfs;
 using zmqkit::test::temp_dir;
 
 namespace {
@@ -415,21 +416,14 @@ TEST_CASE("journal: SHALL read a journal without repairing it when opened read-o
 }
 
 TEST_CASE("journal: SHALL stop intake on a full disk, keep what was committed, and resume when space returns") {
-  if (::geteuid() != 0) {
-    MESSAGE("SKIPPED: needs root to mount a small tmpfs");
-    return;
-  }
   temp_dir d;
-  const std::string mnt = d / "mnt";
-  fs::create_directory(mnt);
-  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=512k") != 0) {
-    MESSAGE("SKIPPED: cannot mount a tmpfs here: " << std::strerror(errno));
+  std::string why_not;
+  const auto tmpfs = small_tmpfs::mount(d / "mnt", "512k", why_not);
+  if (!tmpfs) {
+    MESSAGE("SKIPPED: " << why_not);
     return;
   }
-  struct unmount {
-    std::string p;
-    ~unmount() { ::umount2(p.c_str(), MNT_DETACH); }
-  } guard{mnt};
+  const std::string mnt = tmpfs->path();
   {  // filler to free later
     std::ofstream f(mnt + "/filler", std::ios::binary);
     f << std::string(200 * 1024, 'f');

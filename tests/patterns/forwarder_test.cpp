@@ -21,12 +21,14 @@
 #include <zmqkit/reliable_publisher.hpp>
 #include <zmqkit/subscriber.hpp>
 
+#include "support/request.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
 using zmqkit::endpoint;
 using zmqkit::forwarder;
 using nlohmann::json;
+using zmqkit::test::request;
 
 namespace {
 
@@ -43,24 +45,7 @@ forwarder::options options_in(const zmqkit::test::temp_dir& d) {
   return o;
 }
 
-std::vector<std::string> request(zmq::context_t& ctx, const std::string& at, const std::string& command) {
-  zmq::socket_t req(ctx, zmq::socket_type::req);
-  req.set(zmq::sockopt::linger, 0);
-  req.set(zmq::sockopt::rcvtimeo, 5000);
-  req.connect(at);
-  (void)req.send(zmq::buffer(command), zmq::send_flags::none);
-  std::vector<std::string> frames;
-  do {
-    zmq::message_t m;
-    REQUIRE_MESSAGE(req.recv(m), "no reply to " << command);
-    frames.emplace_back(static_cast<const char*>(m.data()), m.size());
-  } while (req.get(zmq::sockopt::rcvmore));
-  return frames;
-}
-
-json stats(zmq::context_t& ctx, forwarder& f) {
-  return json::parse(request(ctx, f.endpoints().control.at(0), "STATS").at(0));
-}
+json stats(forwarder& f) { return json::parse(request(f.endpoints().control.at(0), "STATS").at(0)); }
 
 std::string text(const zmqkit::message& m) { return m.payload_as<std::string>(); }
 
@@ -97,7 +82,7 @@ TEST_CASE("forwarder: SHALL store what plain publishers send to the frontend and
     CHECK(got[i].position()->fseq > last_fseq);  // the order they were stored in
     last_fseq = got[i].position()->fseq;
   }
-  const auto s = stats(ctx, fwd);
+  const auto s = stats(fwd);
   CHECK(s["journal"]["next_fseq"] == last_fseq + 1);
   CHECK(s["counters"]["live_sent"] == s["counters"]["stored"]);
 }
@@ -109,32 +94,32 @@ TEST_CASE("forwarder: SHALL answer PAUSE, RESUME, STATISTICS, STATS and TERMINAT
   const std::string control = fwd.endpoints().control.at(0);
   zmqkit::reliable_publisher pub(ctx, {{endpoint::connect(fwd.endpoints().intake.at(0))}});
 
-  CHECK(request(ctx, control, "PAUSE") == std::vector<std::string>{"OK"});
-  CHECK(stats(ctx, fwd)["paused"] == true);
+  CHECK(request(control, "PAUSE") == std::vector<std::string>{"OK"});
+  CHECK(stats(fwd)["paused"] == true);
   // Paused: nothing is taken in, so nothing is acknowledged.
   for (int i = 1; i <= 10; ++i) REQUIRE(pub.publish("t", i));
   CHECK_FALSE(pub.flush(300ms));
-  CHECK(stats(ctx, fwd)["counters"]["stored"] == 0);
+  CHECK(stats(fwd)["counters"]["stored"] == 0);
 
-  CHECK(request(ctx, control, "RESUME") == std::vector<std::string>{"OK"});
+  CHECK(request(control, "RESUME") == std::vector<std::string>{"OK"});
   CHECK(pub.flush(5s));
-  const auto s = stats(ctx, fwd);
+  const auto s = stats(fwd);
   CHECK(s["paused"] == false);
   CHECK(s["counters"]["stored"] == 10);
   CHECK(s["journal"]["fsync"] == "always");
   CHECK(s["journal"]["syncs"].get<std::uint64_t>() >= 1);
 
   // STATISTICS: eight little-endian uint64 frames, as zmq_proxy_steerable's.
-  const auto counters = request(ctx, control, "STATISTICS");
+  const auto counters = request(control, "STATISTICS");
   REQUIRE(counters.size() == 8);
   for (const auto& c : counters) CHECK(c.size() == 8);
   CHECK(static_cast<unsigned char>(counters[0][0]) >= 10);  // frontend messages in
 
-  const auto unknown = request(ctx, control, "REBOOT");
+  const auto unknown = request(control, "REBOOT");
   REQUIRE(unknown.size() == 1);
   CHECK(unknown[0].rfind("ERROR unknown command", 0) == 0);
 
-  CHECK(request(ctx, control, "TERMINATE") == std::vector<std::string>{"OK"});
+  CHECK(request(control, "TERMINATE") == std::vector<std::string>{"OK"});
   CHECK(fwd.wait(5s));
   CHECK_FALSE(fwd.failure());
 }
@@ -148,14 +133,14 @@ TEST_CASE("forwarder: SHALL store a resent message once and acknowledge it again
   po.endpoints = {endpoint::connect(fwd.endpoints().intake.at(0))};
   po.resend_interval = 50ms;
   zmqkit::reliable_publisher pub(ctx, po);
-  CHECK(request(ctx, fwd.endpoints().control.at(0), "PAUSE") == std::vector<std::string>{"OK"});
+  CHECK(request(fwd.endpoints().control.at(0), "PAUSE") == std::vector<std::string>{"OK"});
   for (int i = 1; i <= 50; ++i) REQUIRE(pub.publish("t", i));
   // Sent and resent while paused: the intake's queue holds several copies.
   for (int pass = 0; pass < 5; ++pass) CHECK_FALSE(pub.flush(60ms));
   CHECK(pub.stats().resent > 0);
-  CHECK(request(ctx, fwd.endpoints().control.at(0), "RESUME") == std::vector<std::string>{"OK"});
+  CHECK(request(fwd.endpoints().control.at(0), "RESUME") == std::vector<std::string>{"OK"});
   CHECK(pub.flush(5s));
-  const auto s = stats(ctx, fwd);
+  const auto s = stats(fwd);
   CHECK(s["counters"]["stored"] == 50);
   CHECK(s["counters"]["duplicates"].get<std::uint64_t>() > 0);
   CHECK(s["journal"]["next_fseq"] == 51);
@@ -214,5 +199,5 @@ TEST_CASE("forwarder: SHALL share a durable subscription among its members and g
   CHECK(times.size() == 1000);         // every message reached a member
   CHECK(redelivered == held_by_b);     // b's unacknowledged ones went to a
   for (const auto& [n, count] : times) CHECK(count == (held_by_b.count(n) ? 2 : 1));
-  CHECK(stats(ctx, fwd)["counters"]["redelivered"].get<std::uint64_t>() >= 10);
+  CHECK(stats(fwd)["counters"]["redelivered"].get<std::uint64_t>() >= 10);
 }

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <zmq.hpp>
 
+#include "support/request.hpp"
 #include "tools/tool_runner.hpp"
 
 namespace zmqkit::test {
@@ -96,25 +96,8 @@ inline std::uint64_t journal_records(const std::string& dir) {
   return nlohmann::json::parse(text)["records"].get<std::uint64_t>();
 }
 
-// One request to a control endpoint: the reply's frames.
-inline std::vector<std::string> control_request(const std::string& endpoint, const std::string& command) {
-  static zmq::context_t ctx;
-  zmq::socket_t req(ctx, zmq::socket_type::req);
-  req.set(zmq::sockopt::linger, 0);
-  req.set(zmq::sockopt::rcvtimeo, 5000);
-  req.connect(endpoint);
-  (void)req.send(zmq::buffer(command), zmq::send_flags::none);
-  std::vector<std::string> frames;
-  do {
-    zmq::message_t m;
-    REQUIRE_MESSAGE(req.recv(m), "no reply to " << command << " from " << endpoint);
-    frames.emplace_back(static_cast<const char*>(m.data()), m.size());
-  } while (req.get(zmq::sockopt::rcvmore));
-  return frames;
-}
-
 inline nlohmann::json forwarder_stats(const std::string& control) {
-  return nlohmann::json::parse(control_request(control, "STATS").at(0));
+  return nlohmann::json::parse(request(control, "STATS").at(0));
 }
 
 // Reads numbered lines from several processes until every number in

@@ -5,14 +5,10 @@
 // told is stored must be there afterwards, once, in order.
 #include <doctest/doctest.h>
 
-#include <sys/mount.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <map>
 #include <random>
@@ -21,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/small_tmpfs.hpp"
 #include "support/temp_dir.hpp"
 #include "tools/forwarder_runner.hpp"
 
@@ -124,21 +121,14 @@ TEST_CASE("zmq-forwarder: SHALL hold messages while the next hop is down and del
 
 TEST_CASE("zmq-forwarder: SHALL hold publishers back while its disk is full, lose nothing acknowledged, "
           "and take messages again once space returns") {
-  if (::geteuid() != 0) {
-    MESSAGE("SKIPPED: needs root to mount a small tmpfs");
-    return;
-  }
   temp_dir d;
-  const std::string disk = d / "disk";
-  REQUIRE(::mkdir(disk.c_str(), 0700) == 0);
-  if (::mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=4m") != 0) {
-    MESSAGE("SKIPPED: cannot mount a tmpfs here: " << std::strerror(errno));
+  std::string why_not;
+  const auto tmpfs = small_tmpfs::mount(d / "disk", "4m", why_not);
+  if (!tmpfs) {
+    MESSAGE("SKIPPED: " << why_not);
     return;
   }
-  struct unmount {
-    std::string p;
-    ~unmount() { ::umount2(p.c_str(), MNT_DETACH); }
-  } unmount_at_end{disk};
+  const std::string disk = tmpfs->path();
   forwarder_proc fwd(disk + "/j", {"--intake", any_port, "--replay", any_port, "--control", any_port,
                                    "--segment-mib", "1"});
   const std::string intake = fwd.at.at("intake"), replay = fwd.at.at("replay");

@@ -53,6 +53,26 @@ std::vector<int> kill_while_holding(const std::vector<std::string>& argv, const 
   return printed;
 }
 
+// A forwarder that notices a silent member within 2 s, holding count wide
+// lines stored under "jobs", and the zmq-sub command line of a durable
+// subscriber to them under name.
+struct stocked_forwarder {
+  temp_dir d;
+  forwarder_proc fwd;
+  std::string control;
+  std::vector<std::string> sub_argv;
+
+  stocked_forwarder(int count, const std::string& name)
+      : fwd(d / "j", {"--intake", any_port, "--replay", any_port, "--control", any_port,
+                      "--member-timeout", "2"}),
+        control(fwd.at.at("control")),
+        sub_argv{"zmq-sub", ">" + fwd.at.at("replay"), "--durable", name, "--replay", "first",
+                 "--out-format", "raw"} {
+    REQUIRE(run({"zmq-pub", "--reliable", ">" + fwd.at.at("intake"), "-l", "-t", "jobs"}, wide_lines(1, count))
+                .exit_code == 0);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("zmq-forwarder: SHALL replay exactly from the first message, an fseq or a time") {
@@ -87,15 +107,9 @@ TEST_CASE("zmq-forwarder: SHALL replay exactly from the first message, an fseq o
 
 TEST_CASE("zmq-forwarder: SHALL give a durable subscriber killed -9 before it acknowledged everything "
           "the rest when it comes back") {
-  temp_dir d;
-  forwarder_proc fwd(d / "j", {"--intake", any_port, "--replay", any_port, "--control", any_port,
-                               "--member-timeout", "2"});
-  const std::string replay = fwd.at.at("replay"), control = fwd.at.at("control");
-  REQUIRE(run({"zmq-pub", "--reliable", ">" + fwd.at.at("intake"), "-l", "-t", "jobs"}, wide_lines(1, 2000))
-              .exit_code == 0);
-
-  const std::vector<std::string> argv{"zmq-sub", ">" + replay, "--durable", "billing",
-                                      "--replay", "first", "--out-format", "raw"};
+  stocked_forwarder f(2000, "billing");
+  const std::string& control = f.control;
+  const auto& argv = f.sub_argv;
   const auto before = kill_while_holding(argv, control, "billing");
   REQUIRE(before.size() < 2000);
 
@@ -115,15 +129,9 @@ TEST_CASE("zmq-forwarder: SHALL give a durable subscriber killed -9 before it ac
 
 TEST_CASE("zmq-forwarder: SHALL hand what a member killed -9 held to the other member of its "
           "subscription") {
-  temp_dir d;
-  forwarder_proc fwd(d / "j", {"--intake", any_port, "--replay", any_port, "--control", any_port,
-                               "--member-timeout", "2"});
-  const std::string replay = fwd.at.at("replay"), control = fwd.at.at("control");
-  REQUIRE(run({"zmq-pub", "--reliable", ">" + fwd.at.at("intake"), "-l", "-t", "jobs"}, wide_lines(1, 3000))
-              .exit_code == 0);
-
-  const std::vector<std::string> argv{"zmq-sub", ">" + replay, "--durable", "workers",
-                                      "--replay", "first", "--out-format", "raw"};
+  stocked_forwarder f(3000, "workers");
+  const std::string& control = f.control;
+  const auto& argv = f.sub_argv;
   // b joins while a is alive; a is then killed holding its share.
   process b(tool(argv));
   std::vector<int> from_b{std::stoi(next_line(b))};
