@@ -70,7 +70,7 @@ for ((run = 1; run <= runs; run++)); do
     port=$(sed -n 's|^zmq-sub: ready: @tcp://127\.0\.0\.1:\([0-9]*\)$|\1|p' "$sub_err")
     [[ -n $port ]] && break
     kill -0 "$sub_pid" 2>/dev/null || break
-    sleep 0.01
+    sleep 0.01  # allow-sleep: polls for the readiness line (a benchmark script, not a test)
   done
   [[ -n $port ]] || { echo "cli_throughput: zmq-sub printed no readiness line:" >&2; cat "$sub_err" >&2; exit 1; }
 

@@ -55,7 +55,7 @@ start_forwarder() {
   fwd_pid=$!
   for _ in $(seq 100); do
     grep -q 'ready:' "$work/forwarder.err" 2>/dev/null && break
-    sleep 0.05  # polling a file the forwarder writes once; this is a script, not a test
+    sleep 0.05  # allow-sleep: polls a file the forwarder writes once (a benchmark script, not a test)
   done
   intake=$(sed -n 's/.*intake=@\([^ ]*\).*/\1/p' "$work/forwarder.err")
   replay=$(sed -n 's/.*replay=@\([^ ]*\).*/\1/p' "$work/forwarder.err")
@@ -103,7 +103,7 @@ sub_pid=$!
 peak=""
 while kill -0 "$sub_pid" 2>/dev/null; do
   peak=$(memory)
-  sleep 0.5  # sampling; see above
+  sleep 0.5  # allow-sleep: samples memory twice a second
 done
 wait "$sub_pid"
 echo "during the replay:    $peak"
