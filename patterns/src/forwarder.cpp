@@ -126,35 +126,27 @@ forwarder::impl::impl(zmq::context_t& zc, options opts)
   ctx.journal_id = journal_id;
   rebuild_producers();
 
-  if (!o.intake.empty()) {
-    intake.emplace(make(zmq::socket_type::router));
-    bound.intake = attach(*intake, o.intake);
-  }
-  if (!o.frontend.empty()) {
-    frontend.emplace(make(zmq::socket_type::xsub));
-    bound.frontend = attach(*frontend, o.frontend);
+  // Each role with endpoints gets its socket; an empty list leaves it off.
+  const auto open = [&](std::optional<zmq::socket_t>& s, zmq::socket_type type,
+                        const std::vector<endpoint>& eps, std::vector<std::string>& resolved) {
+    if (eps.empty()) return false;
+    s.emplace(make(type));
+    resolved = attach(*s, eps);
+    return true;
+  };
+  open(intake, zmq::socket_type::router, o.intake, bound.intake);
+  if (open(frontend, zmq::socket_type::xsub, o.frontend, bound.frontend)) {
     const char everything = 1;  // XSUB: subscribe to every topic
     (void)frontend->send(zmq::const_buffer(&everything, 1));
   }
-  if (!o.live.empty()) {
-    live.emplace(make(zmq::socket_type::xpub));
-    bound.live = attach(*live, o.live);
-  }
-  if (!o.replay.empty()) {
-    replay.emplace(make(zmq::socket_type::router));
-    replay->set(zmq::sockopt::router_mandatory, 1);
-    bound.replay = attach(*replay, o.replay);
+  open(live, zmq::socket_type::xpub, o.live, bound.live);
+  if (open(replay, zmq::socket_type::router, o.replay, bound.replay)) {
+    replay->set(zmq::sockopt::router_mandatory, 1);  // a gone member: EHOSTUNREACH, not silence
     hub.emplace(ctx, *replay, o.ack_wait, o.member_timeout);
   }
-  if (!o.control.empty()) {
-    control.emplace(make(zmq::socket_type::rep));
-    bound.control = attach(*control, o.control);
-  }
-  if (!o.forward_to.empty()) {
-    link.emplace(make(zmq::socket_type::dealer));
-    bound.forward_to = attach(*link, o.forward_to);
+  open(control, zmq::socket_type::rep, o.control, bound.control);
+  if (open(link, zmq::socket_type::dealer, o.forward_to, bound.forward_to))
     fwd.emplace(ctx, *link, o.link_window, o.link_resend);
-  }
   const std::string pipe = "inproc://zmqkit-forwarder-" + to_hex(make_producer_id());
   pipe_actor.bind(pipe);
   pipe_owner.connect(pipe);
