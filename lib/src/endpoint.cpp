@@ -6,6 +6,7 @@
 #include <zmq.hpp>
 
 #include <zmqkit/error.hpp>
+#include <zmqkit/socket_options.hpp>
 
 namespace zmqkit {
 namespace {
@@ -14,6 +15,34 @@ constexpr std::array<std::string_view, 7> transports{"tcp", "ipc", "inproc", "pg
                                                      "epgm", "ws", "wss"};
 
 std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+// Stable since libzmq 4.3 but listed among the drafts in its header.
+constexpr int zap_enforce_domain = 93;
+
+bool is_tcp(const endpoint& ep) { return ep.address.rfind("tcp://", 0) == 0; }
+
+// libzmq copies a socket's options into each bind and connect as it is
+// made, so setting the mechanism just before each one secures endpoints
+// one by one. ZMQ_CURVE_SERVER 0 means the NULL mechanism until a server
+// key makes the socket a CURVE client. A ZAP domain, once set, cannot be
+// cleared (libzmq refuses ""), and a NULL bind with a domain would ask the
+// authenticator; so attach() makes the plain endpoints first.
+void secure(zmq::socket_t& s, const curve_options& c, const endpoint& ep) {
+  const bool server = ep.mode == endpoint_mode::bind;
+  s.set(zmq::sockopt::curve_server, is_tcp(ep) && server);
+  if (!is_tcp(ep)) return;
+  // As 32 bytes: libzmq 4.3 takes Z85 text only with its terminating NUL.
+  s.set(zmq::sockopt::curve_publickey, zmq::buffer(z85_key_bytes(c.public_key)));
+  s.set(zmq::sockopt::curve_secretkey, zmq::buffer(z85_key_bytes(c.secret_key)));
+  if (!server) {
+    s.set(zmq::sockopt::curve_serverkey, zmq::buffer(z85_key_bytes(c.server_key)));
+    return;
+  }
+  s.set(zmq::sockopt::zap_domain, c.zap_domain);
+  const int enforce = 1;
+  if (zmq_setsockopt(s.handle(), zap_enforce_domain, &enforce, sizeof enforce) != 0)
+    throw zmq::error_t();
+}
 
 }  // namespace
 
@@ -70,21 +99,30 @@ std::vector<endpoint> parse_endpoints(std::string_view text, endpoint_mode fallb
   return out;
 }
 
-std::vector<std::string> attach(zmq::socket_t& socket, const std::vector<endpoint>& endpoints) {
-  std::vector<std::string> resolved;
-  for (const auto& ep : endpoints) {
+std::vector<std::string> attach(zmq::socket_t& socket, const std::vector<endpoint>& endpoints,
+                                const curve_options& curve) {
+  std::vector<std::string> resolved(endpoints.size());
+  const auto attach_one = [&](std::size_t i) {
+    const auto& ep = endpoints[i];
     const bool binding = ep.mode == endpoint_mode::bind;
     const auto what = std::string(binding ? "bind " : "connect ") + ep.address;
+    if (curve.enabled() && !binding && is_tcp(ep) && curve.server_key.empty())
+      throw key_error(what + ": CURVE needs the server's public key to connect");
     detail::translate(what.c_str(), [&] {
+      if (curve.enabled()) secure(socket, curve, ep);
       if (binding) {
         socket.bind(ep.address);
-        resolved.push_back(socket.get(zmq::sockopt::last_endpoint));
+        resolved[i] = socket.get(zmq::sockopt::last_endpoint);
       } else {
         socket.connect(ep.address);
-        resolved.push_back(ep.address);
+        resolved[i] = ep.address;
       }
     });
-  }
+  };
+  for (std::size_t i = 0; i < endpoints.size(); ++i)
+    if (!curve.enabled() || !is_tcp(endpoints[i])) attach_one(i);
+  for (std::size_t i = 0; i < endpoints.size(); ++i)
+    if (curve.enabled() && is_tcp(endpoints[i])) attach_one(i);
   return resolved;
 }
 

@@ -34,4 +34,15 @@ void apply_socket_options(zmq::socket_t& s, const socket_options& o, zmq::socket
   });
 }
 
+curve_options curve_options::from(const certificate& own, std::string server_key) {
+  if (own.secret_key.empty())
+    throw key_error("CURVE needs our secret key: load the .key_secret certificate, not the .key");
+  if (!server_key.empty()) check_z85_key(server_key, "server key");
+  curve_options c;
+  c.public_key = own.public_key;
+  c.secret_key = own.secret_key;
+  c.server_key = std::move(server_key);
+  return c;
+}
+
 }  // namespace zmqkit

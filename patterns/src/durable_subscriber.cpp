@@ -91,7 +91,7 @@ durable_subscriber::durable_subscriber(zmq::context_t& context, options opts)
     throw std::invalid_argument("durable_subscriber: ping_interval must be positive");
   (void)opts_.start.to_wire();  // a bad start fails here, not at the first re-subscribe
   apply_socket_options(socket_, opts_.socket, zmq::socket_type::dealer);
-  endpoints_ = attach(socket_, opts_.endpoints);
+  endpoints_ = attach(socket_, opts_.endpoints, opts_.socket.curve);
   last_send_ = clock::now();
   subscribe(opts_.start);
 }

@@ -131,7 +131,7 @@ forwarder::impl::impl(zmq::context_t& zc, options opts)
                         const std::vector<endpoint>& eps, std::vector<std::string>& resolved) {
     if (eps.empty()) return false;
     s.emplace(make(type));
-    resolved = attach(*s, eps);
+    resolved = attach(*s, eps, o.socket.curve);
     return true;
   };
   open(intake, zmq::socket_type::router, o.intake, bound.intake);

@@ -24,7 +24,7 @@ publisher::publisher(zmq::context_t& context, options opts)
       socket_.set(zmq::sockopt::sndtimeo, static_cast<int>(opts.send_timeout.count()));
     }
   });
-  endpoints_ = attach(socket_, opts.endpoints);
+  endpoints_ = attach(socket_, opts.endpoints, opts.socket.curve);
 }
 
 bool publisher::send(std::string_view topic, zmq::message_t& body) {

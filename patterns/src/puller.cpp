@@ -11,7 +11,7 @@ puller::puller(zmq::context_t& context, options opts)
                                 [&] { return zmq::socket_t(context, zmq::socket_type::pull); })),
       inbox_(std::move(opts.on_error), static_cast<std::size_t>(opts.socket.max_message_size)) {
   apply_socket_options(socket_, opts.socket, zmq::socket_type::pull);
-  endpoints_ = attach(socket_, opts.endpoints);
+  endpoints_ = attach(socket_, opts.endpoints, opts.socket.curve);
 }
 
 std::optional<message> puller::receive(std::chrono::milliseconds timeout) {

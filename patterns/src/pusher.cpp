@@ -13,7 +13,7 @@ pusher::pusher(zmq::context_t& context, options opts)
   detail::translate("pusher options", [&] {
     socket_.set(zmq::sockopt::sndtimeo, static_cast<int>(opts.send_timeout.count()));
   });
-  endpoints_ = attach(socket_, opts.endpoints);
+  endpoints_ = attach(socket_, opts.endpoints, opts.socket.curve);
 }
 
 bool pusher::send(std::string_view topic, zmq::message_t& body) {

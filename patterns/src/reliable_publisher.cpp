@@ -52,7 +52,7 @@ reliable_publisher::reliable_publisher(zmq::context_t& context, options opts)
   if (opts_.resend_interval.count() <= 0)
     throw std::invalid_argument("reliable_publisher: resend_interval must be positive");
   apply_socket_options(socket_, opts_.socket, zmq::socket_type::dealer);
-  endpoints_ = attach(socket_, opts_.endpoints);
+  endpoints_ = attach(socket_, opts_.endpoints, opts_.socket.curve);
 }
 
 bool reliable_publisher::enqueue(std::string_view topic, zmq::message_t body) {

@@ -21,7 +21,7 @@ replier::replier(zmq::context_t& context, options opts)
           },
           static_cast<std::size_t>(opts.socket.max_message_size)) {
   apply_socket_options(socket_, opts.socket, zmq::socket_type::rep);
-  endpoints_ = attach(socket_, opts.endpoints);
+  endpoints_ = attach(socket_, opts.endpoints, opts.socket.curve);
 }
 
 std::optional<message> replier::receive(std::chrono::milliseconds timeout) {

@@ -30,12 +30,12 @@ void requester::build() {
     socket_.set(zmq::sockopt::rcvtimeo, ms);
   });
   if (endpoints_.empty()) {
-    endpoints_ = attach(socket_, opts_.endpoints);
+    endpoints_ = attach(socket_, opts_.endpoints, opts_.socket.curve);
   } else {
     // Rebuilt: rebind a wildcard port to the one the kernel chose first.
     std::vector<endpoint> again = opts_.endpoints;
     for (std::size_t i = 0; i < again.size(); ++i) again[i].address = endpoints_[i];
-    attach(socket_, again);
+    attach(socket_, again, opts_.socket.curve);
   }
 }
 

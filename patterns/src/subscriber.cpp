@@ -16,7 +16,7 @@ subscriber::subscriber(zmq::context_t& context, options opts)
   apply_socket_options(socket_, opts.socket, zmq::socket_type::sub);
   inbox_.count_gaps(false);  // until "" is subscribed
   for (const auto& t : opts.topics) subscribe(t);
-  endpoints_ = attach(socket_, opts.endpoints);
+  endpoints_ = attach(socket_, opts.endpoints, opts.socket.curve);
 }
 
 std::optional<message> subscriber::receive(std::chrono::milliseconds timeout) {

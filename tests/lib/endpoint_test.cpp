@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <zmqkit/endpoint.hpp>
+#include <zmqkit/socket_options.hpp>
 #include <zmqkit/error.hpp>
 
 #include <stdexcept>
@@ -102,14 +103,14 @@ TEST_CASE("attach: SHALL bind and connect and return the resolved addresses") {
   const auto inproc = zmqkit::test::bind_address(zmqkit::test::transport::inproc);
 
   const auto bound = zmqkit::attach(
-      server, {endpoint::bind("tcp://127.0.0.1:*"), endpoint::bind(inproc)});
+      server, {endpoint::bind("tcp://127.0.0.1:*"), endpoint::bind(inproc)}, {});
   REQUIRE(bound.size() == 2);
   CHECK(bound[0].rfind("tcp://127.0.0.1:", 0) == 0);
   CHECK(bound[0].find('*') == std::string::npos);
   CHECK(std::stoi(bound[0].substr(bound[0].rfind(':') + 1)) > 0);
   CHECK(bound[1] == inproc);
 
-  const auto connected = zmqkit::attach(client, {endpoint::connect(bound[0])});
+  const auto connected = zmqkit::attach(client, {endpoint::connect(bound[0])}, {});
   CHECK(connected == std::vector<std::string>{bound[0]});
 
   SUBCASE("and the resolved address really reaches the socket") {
@@ -125,11 +126,11 @@ TEST_CASE("attach: SHALL throw zmqkit::error naming the endpoint that failed") {
   zmq::context_t ctx;
   zmq::socket_t first(ctx, zmq::socket_type::pull);
   zmq::socket_t second(ctx, zmq::socket_type::pull);
-  const auto taken = zmqkit::attach(first, {endpoint::bind("tcp://127.0.0.1:*")}).front();
+  const auto taken = zmqkit::attach(first, {endpoint::bind("tcp://127.0.0.1:*")}, {}).front();
 
   SUBCASE("an address already in use") {
     try {
-      (void)zmqkit::attach(second, {endpoint::bind(taken)});
+      (void)zmqkit::attach(second, {endpoint::bind(taken)}, {});
       FAIL("bound the same port twice");
     } catch (const zmqkit::error& e) {
       CHECK(std::string(e.what()).find(taken) != std::string::npos);
@@ -140,7 +141,7 @@ TEST_CASE("attach: SHALL throw zmqkit::error naming the endpoint that failed") {
   SUBCASE("an interface that does not exist") {
     const std::string bad = "tcp://no-such-interface-zmqkit:1";
     try {
-      (void)zmqkit::attach(second, {endpoint::bind(bad)});
+      (void)zmqkit::attach(second, {endpoint::bind(bad)}, {});
       FAIL("bound to a made-up interface");
     } catch (const zmqkit::error& e) {
       CHECK(std::string(e.what()).find(bad) != std::string::npos);
@@ -149,7 +150,7 @@ TEST_CASE("attach: SHALL throw zmqkit::error naming the endpoint that failed") {
   SUBCASE("a later endpoint in the list") {
     const auto inproc = zmqkit::test::bind_address(zmqkit::test::transport::inproc);
     try {
-      (void)zmqkit::attach(second, {endpoint::bind(inproc), endpoint::bind(taken)});
+      (void)zmqkit::attach(second, {endpoint::bind(inproc), endpoint::bind(taken)}, {});
       FAIL("bound the same port twice");
     } catch (const zmqkit::error& e) {
       CHECK(std::string(e.what()).find(taken) != std::string::npos);

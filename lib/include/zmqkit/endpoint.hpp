@@ -37,9 +37,15 @@ bool operator==(const endpoint& a, const endpoint& b);
 // Parses a comma-separated list ("@tcp://*:1,>ipc:///tmp/x") as parse() does.
 std::vector<endpoint> parse_endpoints(std::string_view text, endpoint_mode fallback);
 
+struct curve_options;
+
 // Binds or connects socket to each endpoint in order. Returns the resolved
 // addresses (a bound "tcp://127.0.0.1:*" comes back with its kernel-chosen
-// port; connects come back as given). Throws zmqkit::error naming the endpoint.
-std::vector<std::string> attach(zmq::socket_t& socket, const std::vector<endpoint>& endpoints);
+// port; connects come back as given). Throws zmqkit::error naming the
+// endpoint. With curve enabled, each tcp endpoint is secured as it is
+// attached (server to bind, client to connect) and the others stay plain;
+// connecting over tcp then needs curve.server_key (else key_error).
+std::vector<std::string> attach(zmq::socket_t& socket, const std::vector<endpoint>& endpoints,
+                                const curve_options& curve);
 
 }  // namespace zmqkit

@@ -11,6 +11,7 @@
 
 #include <zmq.hpp>
 
+#include <zmqkit/curve.hpp>
 #include <zmqkit/envelope.hpp>
 
 namespace zmqkit {
@@ -19,6 +20,22 @@ using namespace std::chrono_literals;
 
 // Wait without a deadline, where an API takes a timeout.
 inline constexpr std::chrono::milliseconds forever{-1};
+
+// CURVE on a socket's tcp endpoints (docs/security.md); ipc and inproc stay
+// plain. Empty secret_key: no CURVE at all. A bind makes the socket a CURVE
+// server whose clients an authenticator (authenticator.hpp) must let in:
+// the domain is enforced, so with no authenticator running every client is
+// refused. A connect makes it a CURVE client of server_key.
+struct curve_options {
+  std::string public_key;  // ours, Z85
+  std::string secret_key;  // ours, Z85
+  std::string server_key;  // Z85: the server's public key; needed to connect
+  std::string zap_domain = default_zap_domain;
+
+  bool enabled() const noexcept { return !secret_key.empty(); }
+  // Ours from a certificate with its secret key; throws key_error if it has none.
+  static curve_options from(const certificate& own, std::string server_key = {});
+};
 
 struct socket_options {
   std::chrono::milliseconds linger = 1000ms;  // close() never waits longer
@@ -45,6 +62,7 @@ struct socket_options {
   // a message waits for a live peer instead of a dead one (not REQ: see
   // docs/design-notes.md).
   std::optional<bool> immediate;
+  curve_options curve;  // applied per endpoint by attach()
   // Called with the socket once these options are applied, before it binds
   // or connects: the place to attach a socket_monitor that must not miss
   // the first connection.
