@@ -120,9 +120,25 @@ int main(int argc, char** argv) {
     sock.apply(o.socket);
     o.on_log = [&](const std::string& line) { say(tool, line); };  // problems always; they matter
 
+    std::vector<endpoint> all;
+    for (const auto* eps : {&o.intake, &o.replay, &o.live, &o.frontend, &o.control, &o.forward_to})
+      all.insert(all.end(), eps->begin(), eps->end());
+
     install_stop_signals();
     zmq::context_t ctx;
+    socket_reporter report(verbose, tool, ctx);
+    const auto zap = sock.secure(ctx, all, tool, verbose);
+    report.watch(o.socket);
     forwarder fwd(ctx, o);
+    std::vector<std::string> resolved;
+    for (const auto* eps : {&fwd.endpoints().intake, &fwd.endpoints().replay, &fwd.endpoints().live,
+                            &fwd.endpoints().frontend, &fwd.endpoints().control,
+                            &fwd.endpoints().forward_to})
+      resolved.insert(resolved.end(), eps->begin(), eps->end());
+    // A failed handshake on the forward-to link ends the forwarder with
+    // exit 4, as in the other tools: libzmq would not retry a connection
+    // the next forwarder refused, so the link would stay down unseen.
+    report.start(all, resolved);
     if (verbose) {
       const auto& b = fwd.endpoints();
       const auto& r = fwd.recovery();

@@ -27,7 +27,7 @@ std::chrono::milliseconds to_ms(double seconds) {
 // end, wait for the forwarder to acknowledge all of them.
 int publish_reliably(const std::string& tool, message_source& source, const send_options& sending,
                      reliable_publisher::options opts, zmq::context_t& ctx,
-                     verbose_reporter& report, double ack_timeout, bool stats) {
+                     socket_reporter& report, double ack_timeout, bool stats) {
   std::uint64_t refused = 0;
   opts.send_timeout = to_ms(ack_timeout);
   opts.on_rejected = [&](const reliable_publisher::rejection& r) {
@@ -150,11 +150,12 @@ int main(int argc, char** argv) {
       throw usage_error("--ack-timeout needs --reliable");
     message_source source(input, [&](const std::string& s) { say(tool, s); });
     zmq::context_t ctx;
-    verbose_reporter report(verbose, tool, ctx);
+    socket_reporter report(verbose, tool, ctx);
     if (reliable) {
       reliable_publisher::options opts;
       opts.endpoints = endpoints.resolve(endpoint_mode::connect, "tcp://127.0.0.1:5560");
       sock.apply(opts.socket);
+      const auto zap = sock.secure(ctx, opts.endpoints, tool, verbose);
       return publish_reliably(tool, source, sending, std::move(opts), ctx, report, ack_timeout,
                               stats);
     }
@@ -162,6 +163,7 @@ int main(int argc, char** argv) {
     opts.endpoints = endpoints.resolve(endpoint_mode::bind, "tcp://127.0.0.1:5556");
     sock.apply(opts.socket);
     opts.drop_when_full = drop;
+    const auto zap = sock.secure(ctx, opts.endpoints, tool, verbose);
     report.watch(opts.socket);
     publisher pub(ctx, opts);
     report.ready(opts.endpoints, pub.endpoints());

@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
     sock.apply(opts.socket);
     if (verbose) opts.on_error = [&](const decode_error& e) { say(tool, std::string("dropped: ") + e.what()); };
     zmq::context_t ctx;
-    verbose_reporter report(verbose, tool, ctx);
+    socket_reporter report(verbose, tool, ctx);
+    const auto zap = sock.secure(ctx, opts.endpoints, tool, verbose);
     report.watch(opts.socket);
     puller pull(ctx, opts);
     report.ready(opts.endpoints, pull.endpoints());

@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
     opts.send_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::duration<double>(timeout));
     zmq::context_t ctx;
-    verbose_reporter report(verbose, tool, ctx);
+    socket_reporter report(verbose, tool, ctx);
+    const auto zap = sock.secure(ctx, opts.endpoints, tool, verbose);
     report.watch(opts.socket);
     pusher push(ctx, opts);
     report.ready(opts.endpoints, push.endpoints());

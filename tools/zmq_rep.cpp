@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
       }
     }
     zmq::context_t ctx;
-    verbose_reporter report(verbose, tool, ctx);
+    socket_reporter report(verbose, tool, ctx);
+    const auto zap = sock.secure(ctx, opts.endpoints, tool, verbose);
     report.watch(opts.socket);
     replier rep(ctx, opts);
     report.ready(opts.endpoints, rep.endpoints());

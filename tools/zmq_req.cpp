@@ -53,7 +53,9 @@ int main(int argc, char** argv) {
                       " of " + std::to_string(retries + 1) + ")");
       };
     zmq::context_t ctx;
-    verbose_reporter report(verbose, tool, ctx);
+    socket_reporter report(verbose, tool, ctx);
+    const auto zap = sock.secure(ctx, opts.endpoints, tool, verbose);
+    report.watch(opts.socket);
     requester req(ctx, opts);
     report.ready(opts.endpoints, req.endpoints());
 

@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   return run_tool(app, argc, argv, [&] {
     const auto on_error = [&](const decode_error& e) { say(tool, std::string("dropped: ") + e.what()); };
     zmq::context_t ctx;
-    verbose_reporter report(verbose, tool, ctx);
+    socket_reporter report(verbose, tool, ctx);
     if (app.count("--replay") > 0 || app.count("--durable") > 0) {
       durable_subscriber::options opts;
       if (app.count("--durable") > 0 &&
@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
         opts.window = static_cast<std::uint32_t>(std::min<std::int64_t>(receiving.count, opts.window));
       sock.apply(opts.socket);
       if (verbose) opts.on_error = on_error;
+      const auto zap = sock.secure(ctx, opts.endpoints, tool, verbose);
       report.watch(opts.socket);
       durable_subscriber sub(ctx, opts);
       report.ready(opts.endpoints, sub.endpoints());
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
     opts.topics = topics.empty() ? std::vector<std::string>{""} : topics;
     sock.apply(opts.socket);
     if (verbose) opts.on_error = on_error;
+    const auto zap = sock.secure(ctx, opts.endpoints, tool, verbose);
     report.watch(opts.socket);
     subscriber sub(ctx, opts);
     report.ready(opts.endpoints, sub.endpoints());

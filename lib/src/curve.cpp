@@ -73,7 +73,7 @@ void write_file(const std::string& path, const std::string& text, mode_t mode, b
   const int err = errno;
   ::unlink(tmp.c_str());
   if (rc != 0 && err == EEXIST)
-    throw key_error(path + ": exists already (remove it first, or overwrite it on purpose)");
+    throw key_error(path + ": exists already; not replaced");
   if (rc != 0) detail::throw_errno(err, overwrite ? "rename" : "link", path);
 }
 
@@ -207,7 +207,7 @@ void certificate::save(const std::string& base, bool overwrite) const {
   if (!overwrite)
     for (const auto* suffix : {".key", ".key_secret"})
       if (detail::exists(base + suffix))
-        throw key_error(base + suffix + ": exists already (remove it first, or overwrite it on purpose)");
+        throw key_error(base + suffix + ": exists already; not replaced");
   write_file(base + ".key_secret", to_text(true), 0600, overwrite);
   write_file(base + ".key", to_text(false), 0644, overwrite);
   const auto slash = base.rfind('/');

@@ -1,5 +1,6 @@
 #include "common/cli.hpp"
 
+#include <pthread.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -19,6 +20,19 @@ namespace {
 
 std::atomic<bool> stop_flag{false};
 std::mutex stderr_mutex;
+pthread_t main_thread;
+std::mutex failure_mutex;
+std::optional<std::pair<int, std::string>> failure;  // set by fail_from_thread
+
+// The failure another thread recorded, taken once.
+std::optional<std::pair<int, std::string>> take_failure() {
+  std::lock_guard<std::mutex> lock(failure_mutex);
+  auto f = failure;
+  failure.reset();
+  return f;
+}
+
+bool is_tcp(const zmqkit::endpoint& ep) { return ep.address.rfind("tcp://", 0) == 0; }
 
 void on_stop_signal(int) { stop_flag = true; }
 
@@ -141,7 +155,8 @@ void say(const std::string& tool, const std::string& text) {
 
 std::string help_footer(const std::string& examples) {
   return "\nEndpoints: @tcp://host:port binds, >tcp://host:port connects (also ipc://, inproc://).\n"
-         "Exit codes: 0 done, 1 other failure, 2 usage, 3 idle timeout, 4 peer unavailable.\n"
+         "Exit codes: 0 done, 1 other failure, 2 usage, 3 idle timeout, 4 peer unavailable or\n"
+         "refused (a CURVE handshake that failed).\n"
          "\nExamples:\n" +
          examples + "\nMore: docs/cli.md\n";
 }
@@ -181,12 +196,84 @@ void socket_cli_options::add_to(CLI::App& app) {
   app.add_option("--linger", linger_ms, "Milliseconds to deliver queued messages at exit")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--curve-secret", curve_secret,
+                 "CURVE: our certificate with its secret key (NAME.key_secret, mode 0600); "
+                 "secures every tcp endpoint")
+      ->group("Security (docs/security.md)");
+  app.add_option("--curve-allow", curve_allow,
+                 "CURVE, binding: directory of the client certificates (NAME.key) let in; "
+                 "every other client is refused")
+      ->group("Security (docs/security.md)");
+  app.add_option("--curve-server", curve_server,
+                 "CURVE, connecting: the server's public key, as 40 Z85 characters or its NAME.key file")
+      ->group("Security (docs/security.md)");
+  app.add_option("--curve-allow-ip", allow_ips,
+                 "CURVE, binding: let in clients from this IP address only (repeatable)")
+      ->group("Security (docs/security.md)");
+  app.add_option("--curve-deny-ip", deny_ips,
+                 "CURVE, binding: refuse clients from this IP address (repeatable)")
+      ->group("Security (docs/security.md)");
 }
 
 void socket_cli_options::apply(zmqkit::socket_options& o) const {
   o.send_hwm = hwm;
   o.receive_hwm = hwm;
   o.linger = std::chrono::milliseconds(linger_ms);
+  if (curve_secret.empty()) {
+    for (const auto* given : {&curve_allow, &curve_server})
+      if (!given->empty())
+        throw usage_error(std::string(given == &curve_allow ? "--curve-allow" : "--curve-server") +
+                          " needs --curve-secret FILE, this side's own certificate");
+    if (!allow_ips.empty() || !deny_ips.empty())
+      throw usage_error("--curve-allow-ip and --curve-deny-ip need --curve-secret and --curve-allow");
+    return;
+  }
+  o.curve = zmqkit::curve_options::from(
+      zmqkit::certificate::load(curve_secret),
+      curve_server.empty() ? std::string() : zmqkit::certificate::public_key_from(curve_server));
+}
+
+std::unique_ptr<zmqkit::authenticator> socket_cli_options::secure(
+    zmq::context_t& context, const std::vector<zmqkit::endpoint>& endpoints,
+    const std::string& tool, bool verbose) const {
+  if (curve_secret.empty()) return nullptr;
+  const zmqkit::endpoint* bound = nullptr;
+  const zmqkit::endpoint* connected = nullptr;
+  for (const auto& ep : endpoints) {
+    if (!is_tcp(ep)) continue;
+    auto& first = ep.mode == endpoint_mode::bind ? bound : connected;
+    if (first == nullptr) first = &ep;
+  }
+  if (bound == nullptr && connected == nullptr)
+    throw usage_error("--curve-secret: no tcp endpoint to secure (CURVE covers tcp only; "
+                      "ipc and inproc are not encrypted)");
+  if (bound != nullptr && curve_allow.empty())
+    throw usage_error("binding " + bound->address +
+                      " with CURVE needs --curve-allow DIR, the client keys to let in");
+  if (bound == nullptr && !curve_allow.empty())
+    throw usage_error("--curve-allow is for a bound tcp endpoint (@tcp://...); none is bound");
+  if (connected != nullptr && curve_server.empty())
+    throw usage_error("connecting to " + connected->address +
+                      " with CURVE needs --curve-server KEY|FILE, the server's public key");
+  if (connected == nullptr && !curve_server.empty())
+    throw usage_error("--curve-server is for a connected tcp endpoint (>tcp://...); none is connected");
+  if (bound == nullptr) return nullptr;
+  zmqkit::zap_policy policy{curve_allow, allow_ips, deny_ips};
+  std::function<void(const std::string&)> log;
+  if (verbose) log = [tool](const std::string& line) { say(tool, line); };
+  return std::make_unique<zmqkit::authenticator>(context, policy, log);
+}
+
+void fail_from_thread(exit_code code, const std::string& message) {
+  {
+    std::lock_guard<std::mutex> lock(failure_mutex);
+    if (failure) return;
+    failure.emplace(code, message);
+  }
+  stop_flag = true;
+  // The handler only sets the flag; without SA_RESTART the main thread's
+  // blocking call returns EINTR and its loop sees the flag.
+  pthread_kill(main_thread, SIGTERM);
 }
 
 void install_stop_signals() {
@@ -194,6 +281,7 @@ void install_stop_signals() {
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = 0;  // no SA_RESTART: a blocked zmq_recv returns with EINTR
+  main_thread = pthread_self();
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a closed stdout is an error we report, not a kill
@@ -220,9 +308,20 @@ int run_tool(CLI::App& app, int argc, char** argv, const std::function<int()>& b
     say(tool, std::string(e.what()) + " (see " + tool + " --help)");
     return exit_usage;
   }
+  // A failure another thread recorded outranks how the body ended.
+  const auto finish = [&](int code) {
+    if (const auto f = take_failure()) {
+      say(tool, f->second);
+      return f->first;
+    }
+    return code;
+  };
   try {
     install_stop_signals();
-    return body();
+    return finish(body());
+  } catch (const zmqkit::key_error& e) {
+    say(tool, e.what());
+    return exit_usage;
   } catch (const usage_error& e) {
     say(tool, std::string(e.what()) + " (see " + tool + " --help)");
     return exit_usage;
@@ -230,7 +329,7 @@ int run_tool(CLI::App& app, int argc, char** argv, const std::function<int()>& b
     say(tool, e.what());
     return exit_unavailable;
   } catch (const zmqkit::error& e) {
-    if (e.code().value() == EINTR) return exit_ok;  // stopped by a signal
+    if (e.code().value() == EINTR) return finish(exit_ok);  // stopped by a signal
     const auto what = std::string(e.what());
     // A bad address is the user's to fix: a usage error.
     if (e.code().value() == EINVAL || e.code().value() == EPROTONOSUPPORT ||
@@ -244,48 +343,113 @@ int run_tool(CLI::App& app, int argc, char** argv, const std::function<int()>& b
     say(tool, std::string("bad message: ") + e.what());
     return exit_failure;
   } catch (const std::exception& e) {
+    if (const int code = finish(-1); code != -1) return code;
     say(tool, e.what());
     return exit_failure;
   }
 }
 
-verbose_reporter::verbose_reporter(bool verbose, std::string tool, zmq::context_t& context)
+socket_reporter::socket_reporter(bool verbose, std::string tool, zmq::context_t& context)
     : verbose_(verbose), tool_(std::move(tool)), context_(context) {}
 
-void verbose_reporter::watch(zmqkit::socket_options& opts) {
-  if (!verbose_) return;
-  opts.on_created = [this](zmq::socket_t& socket) {
-    monitor_ = std::make_unique<zmqkit::socket_monitor>(
+void socket_reporter::watch(zmqkit::socket_options& opts) {
+  auto chained = opts.on_created;
+  opts.on_created = [this, chained](zmq::socket_t& socket) {
+    if (chained) chained(socket);
+    auto m = std::make_unique<zmqkit::socket_monitor>(
         context_, socket,
         ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_ACCEPTED |
-            ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+            ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_MONITOR_STOPPED);
+    std::lock_guard<std::mutex> lock(mutex_);
+    monitors_.push_back(std::move(m));
   };
 }
 
-void verbose_reporter::ready(const std::vector<zmqkit::endpoint>& given,
-                             const std::vector<std::string>& resolved) {
-  if (!verbose_) return;
-  std::string line = "ready:";
+void socket_reporter::ready(const std::vector<zmqkit::endpoint>& given,
+                            const std::vector<std::string>& resolved) {
+  if (verbose_) {
+    std::string line = "ready:";
+    for (std::size_t i = 0; i < given.size() && i < resolved.size(); ++i)
+      line += std::string(" ") + (given[i].mode == endpoint_mode::bind ? "@" : ">") + resolved[i];
+    say(tool_, line);
+  }
+  start(given, resolved);
+}
+
+void socket_reporter::start(const std::vector<zmqkit::endpoint>& given,
+                            const std::vector<std::string>& resolved) {
   for (std::size_t i = 0; i < given.size() && i < resolved.size(); ++i)
-    line += std::string(" ") + (given[i].mode == endpoint_mode::bind ? "@" : ">") + resolved[i];
-  say(tool_, line);
-  if (!monitor_) return;
-  // Events since the socket was created waited in the monitor's pipe: they
-  // print after the readiness line, in order.
+    if (given[i].mode == endpoint_mode::connect) connects_.push_back(resolved[i]);
+  // Events since the sockets were created waited in the monitors' pipes:
+  // they print after the readiness line, in order.
   thread_ = std::thread([this] {
     using namespace std::chrono_literals;
     while (!done_) {
+      std::vector<zmqkit::socket_monitor*> watched;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (auto& m : monitors_) watched.push_back(m.get());
+      }
+      std::vector<zmq::pollitem_t> items;
+      for (auto* m : watched) items.push_back({m->handle(), 0, ZMQ_POLLIN, 0});
       try {
-        if (auto e = monitor_->next(100ms)) say(tool_, std::string(event_name(e->id)) + " " + e->endpoint);
+        // The timeout bounds how long the destructor waits for this thread.
+        zmq::poll(items.data(), items.size(), 100ms);
+        for (std::size_t i = 0; i < items.size(); ++i) {
+          if ((items[i].revents & ZMQ_POLLIN) == 0) continue;
+          const auto e = watched[i]->next(0ms);
+          if (e && e->id == ZMQ_EVENT_MONITOR_STOPPED) {  // its socket closed (a retry's)
+            std::lock_guard<std::mutex> lock(mutex_);
+            monitors_.erase(std::find_if(monitors_.begin(), monitors_.end(),
+                                         [&](const auto& m) { return m.get() == watched[i]; }));
+          } else if (e) {
+            on_event(*e);
+          }
+        }
+      } catch (const zmq::error_t& e) {
+        if (e.num() != EINTR) return;  // the context is going away: nothing left to report
       } catch (const std::exception& e) {
-        if (!interrupted(e)) return;  // the context is going away: nothing left to report
+        if (!interrupted(e)) return;
       }
     }
   });
 }
 
-verbose_reporter::~verbose_reporter() {
+void socket_reporter::on_event(const zmqkit::socket_event& e) {
+  if (verbose_) say(tool_, std::string(event_name(e.id)) + " " + e.endpoint);
+  if (std::find(connects_.begin(), connects_.end(), e.endpoint) == connects_.end()) return;
+  const auto& where = e.endpoint;
+  switch (e.id) {
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+      unreadable_[where] = 0;
+      return;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+      fail_from_thread(exit_unavailable, where + " refused us (ZAP status " + std::to_string(e.value) +
+                                             "): is our public key in the server's --curve-allow directory?");
+      return;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+      fail_from_thread(
+          exit_unavailable,
+          where + (e.value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
+                       ? ": the server's security does not match ours (CURVE on one side only?)"
+                       : e.value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC
+                             ? ": CURVE handshake failed: is --curve-server the server's public key?"
+                             : ": handshake failed: protocol error " + std::to_string(e.value)));
+      return;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+      if (++unreadable_[where] == 3)
+        fail_from_thread(exit_unavailable,
+                         where + ": the server closed the handshake 3 times: is --curve-server its "
+                                 "public key, and does it use CURVE?");
+      return;
+    default:
+      return;
+  }
+}
+
+socket_reporter::~socket_reporter() {
   done_ = true;
   if (thread_.joinable()) thread_.join();
 }

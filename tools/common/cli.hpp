@@ -7,7 +7,9 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -16,6 +18,7 @@
 #include <CLI/CLI.hpp>
 #include <zmq.hpp>
 
+#include <zmqkit/authenticator.hpp>
 #include <zmqkit/durable_subscriber.hpp>
 #include <zmqkit/endpoint.hpp>
 #include <zmqkit/monitor.hpp>
@@ -28,7 +31,7 @@ enum exit_code : int {
   exit_failure = 1,      // anything else (rejected input, an error reply...)
   exit_usage = 2,        // bad arguments
   exit_timeout = 3,      // idle timeout before the count was reached
-  exit_unavailable = 4,  // peer unavailable: wait deadline, retries exhausted
+  exit_unavailable = 4,  // peer unavailable or refused us: wait deadline, retries, handshake
 };
 
 // Thrown for bad arguments found after parsing: exit 2 with the message.
@@ -53,12 +56,24 @@ struct endpoint_options {
                                         const std::string& fallback) const;
 };
 
-// Socket options every tool offers: --hwm, --linger.
+// Socket options every tool offers: --hwm, --linger, and CURVE:
+// --curve-secret FILE (ours), --curve-allow DIR (binding: the client keys
+// let in), --curve-server KEY|FILE (connecting: the server's public key).
 struct socket_cli_options {
   int hwm = 1000;
   int linger_ms = 1000;
+  std::string curve_secret, curve_allow, curve_server;
+  std::vector<std::string> allow_ips, deny_ips;
   void add_to(CLI::App& app);
+  // Sets the options, reading the key files (a bad one throws key_error).
   void apply(zmqkit::socket_options& o) const;
+  // Checks the CURVE options against where the sockets go (usage_error
+  // when they do not fit) and, when a tcp endpoint is bound with CURVE,
+  // starts the authenticator. Keep what it returns until the sockets are
+  // closed; it must go before the context.
+  std::unique_ptr<zmqkit::authenticator> secure(zmq::context_t& context,
+                                                const std::vector<zmqkit::endpoint>& endpoints,
+                                                const std::string& tool, bool verbose) const;
 };
 
 // Parses argv and runs body, turning every failure into one stderr line
@@ -72,30 +87,49 @@ bool stop_requested() noexcept;
 // True if e is the EINTR a stop signal causes.
 bool interrupted(const std::exception& e) noexcept;
 
-// With -v: prints "<tool>: ready: @tcp://127.0.0.1:5556 ..." once the
-// pattern is attached, then each socket event ("<tool>: connected tcp://...")
-// from a thread until destroyed. Without -v it does nothing.
+// Watches the sockets a pattern creates. With -v it prints
+// "<tool>: ready: @tcp://127.0.0.1:5556 ..." once the pattern is attached,
+// then each socket event ("<tool>: connected tcp://..."). Always, it ends
+// the tool with exit 4 when a connection's handshake fails for good: the
+// server refused our key, one side speaks CURVE and the other does not, or
+// (three times running) a CURVE server that cannot read our hello, which is
+// what a wrong --curve-server key looks like. libzmq would not retry the
+// first two, so waiting on would only hang.
 // Use: construct it before the pattern, watch(opts.socket), build the
-// pattern, ready(...). The monitor is attached before the socket connects,
-// so no event is missed; the socket may close before the reporter goes.
-class verbose_reporter {
+// pattern, ready(...). Monitors attach before the socket connects, so no
+// event is missed; sockets may close before the reporter goes.
+class socket_reporter {
  public:
-  verbose_reporter(bool verbose, std::string tool, zmq::context_t& context);
-  ~verbose_reporter();
-  // Makes opts attach the monitor to the socket the pattern creates.
+  socket_reporter(bool verbose, std::string tool, zmq::context_t& context);
+  ~socket_reporter();
+  // Makes opts attach a monitor to every socket made from them.
   void watch(zmqkit::socket_options& opts);
+  // Prints the readiness line (with -v) and starts watching. given and
+  // resolved name the endpoints in the same order.
   void ready(const std::vector<zmqkit::endpoint>& given, const std::vector<std::string>& resolved);
-  verbose_reporter(const verbose_reporter&) = delete;
-  verbose_reporter& operator=(const verbose_reporter&) = delete;
+  // Starts watching without a readiness line, for a tool that prints its own.
+  void start(const std::vector<zmqkit::endpoint>& given, const std::vector<std::string>& resolved);
+  socket_reporter(const socket_reporter&) = delete;
+  socket_reporter& operator=(const socket_reporter&) = delete;
 
  private:
+  void on_event(const zmqkit::socket_event& e);
+
   bool verbose_;
   std::string tool_;
   zmq::context_t& context_;
-  std::unique_ptr<zmqkit::socket_monitor> monitor_;
+  std::mutex mutex_;  // monitors_ grows from the pattern's thread
+  std::vector<std::unique_ptr<zmqkit::socket_monitor>> monitors_;
+  std::vector<std::string> connects_;      // resolved connect addresses
+  std::map<std::string, int> unreadable_;  // connect address -> failures in a row
   std::atomic<bool> done_{false};
   std::thread thread_;
 };
+
+// Ends the tool from another thread: the main thread's blocking call
+// returns (EINTR), its loop stops, and run_tool exits with code after
+// printing message. The first failure wins.
+void fail_from_thread(exit_code code, const std::string& message);
 
 // zmq-sub --replay: "first", "new", "resume", a journal position ("1234"),
 // an ISO 8601 UTC or offset time ("2026-11-23T10:00:00Z",

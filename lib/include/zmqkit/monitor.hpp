@@ -33,6 +33,8 @@ class socket_monitor {
 
   // The next event, waiting up to timeout; nullopt if none came.
   [[nodiscard]] std::optional<socket_event> next(std::chrono::milliseconds timeout);
+  // The pipe events arrive on, to zmq::poll (ZMQ_POLLIN) with others.
+  void* handle() noexcept { return pipe_.handle(); }
 
  private:
   zmq::socket_t pipe_;
