@@ -199,19 +199,24 @@ void socket_cli_options::add_to(CLI::App& app) {
   app.add_option("--curve-secret", curve_secret,
                  "CURVE: our certificate with its secret key (NAME.key_secret, mode 0600); "
                  "secures every tcp endpoint")
+      ->type_name("FILE")
       ->group("Security (docs/security.md)");
   app.add_option("--curve-allow", curve_allow,
                  "CURVE, binding: directory of the client certificates (NAME.key) let in; "
                  "every other client is refused")
+      ->type_name("DIR")
       ->group("Security (docs/security.md)");
   app.add_option("--curve-server", curve_server,
                  "CURVE, connecting: the server's public key, as 40 Z85 characters or its NAME.key file")
+      ->type_name("KEY|FILE")
       ->group("Security (docs/security.md)");
   app.add_option("--curve-allow-ip", allow_ips,
                  "CURVE, binding: let in clients from this IP address only (repeatable)")
+      ->type_name("ADDR")
       ->group("Security (docs/security.md)");
   app.add_option("--curve-deny-ip", deny_ips,
                  "CURVE, binding: refuse clients from this IP address (repeatable)")
+      ->type_name("ADDR")
       ->group("Security (docs/security.md)");
 }
 
