@@ -1,6 +1,7 @@
 // zmq-keygen: make a CURVE certificate pair, or print a certificate's
 // public key (docs/security.md).
 #include <zmqkit/curve.hpp>
+#include <zmqkit/durable_subscriber.hpp>
 
 #include <sys/stat.h>
 
@@ -12,13 +13,10 @@
 
 namespace {
 
+// The names durable subscriptions take, and not hidden: a file name that
+// is safe in any directory and in a shell.
 bool valid_name(const std::string& n) {
-  if (n.empty() || n.size() > 128 || n.front() == '.') return false;
-  for (const char c : n)
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-          c == '_' || c == '-'))
-      return false;
-  return true;
+  return zmqkit::durable_subscriber::valid_name(n) && n.front() != '.';
 }
 
 }  // namespace

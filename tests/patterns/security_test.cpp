@@ -54,6 +54,19 @@ struct keyring {
   curve_options as_client(const certificate& who) const {
     return curve_options::from(who, server.public_key);
   }
+  // A publisher's options: a CURVE server on a kernel-chosen tcp port.
+  zmqkit::publisher::options publisher_options() const {
+    zmqkit::publisher::options o{{endpoint::bind("tcp://127.0.0.1:*")}};
+    o.socket.curve = server_side();
+    return o;
+  }
+  // A subscriber's options: a CURVE client of address with who's key.
+  zmqkit::subscriber::options subscriber_options(const std::string& address,
+                                                 const certificate& who) const {
+    zmqkit::subscriber::options o{{endpoint::connect(address)}};
+    o.socket.curve = as_client(who);
+    return o;
+  }
 };
 
 constexpr int handshake_events = ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
@@ -75,6 +88,19 @@ struct handshake_watch {
     return e ? e->id : 0;
   }
 };
+
+// Connects a subscriber to address with who's key and returns its first n
+// handshake outcomes (event ids; 0 for one that did not come in time).
+std::vector<int> handshakes(zmq::context_t& ctx, const keyring& k, const std::string& address,
+                            const certificate& who, int n = 1) {
+  handshake_watch w{ctx};
+  auto o = k.subscriber_options(address, who);
+  w.attach_to(o.socket);
+  zmqkit::subscriber sub(ctx, o);
+  std::vector<int> out;
+  for (int i = 0; i < n; ++i) out.push_back(w.next());
+  return out;
+}
 
 // A subscriber socket of our own, set up as a hostile client would be.
 zmq::socket_t raw_sub(zmq::context_t& ctx, const std::string& address, handshake_watch& w,
@@ -124,11 +150,9 @@ TEST_CASE("security: SHALL carry pub/sub, push/pull and req/rep over CURVE for a
   zmqkit::authenticator auth(ctx, {k.allow});
 
   SUBCASE("pub/sub") {
-    zmqkit::publisher::options po{{endpoint::bind("tcp://127.0.0.1:*")}};
-    po.socket.curve = k.server_side();
+    auto po = k.publisher_options();
     zmqkit::publisher pub(ctx, po);
-    zmqkit::subscriber::options so{{endpoint::connect(pub.endpoints()[0])}};
-    so.socket.curve = k.as_client(k.client);
+    auto so = k.subscriber_options(pub.endpoints()[0], k.client);
     zmqkit::subscriber sub(ctx, so);
     REQUIRE(pub.wait_for_subscribers(1, 10s));
     pub.publish("user_registered", std::string("ada"));
@@ -177,8 +201,7 @@ TEST_CASE("security: SHALL let nothing through to an unlisted key, a NULL or a P
     std::lock_guard<std::mutex> lock(log_mutex);
     log.push_back(line);
   });
-  zmqkit::publisher::options po{{endpoint::bind("tcp://127.0.0.1:*")}};
-  po.socket.curve = k.server_side();
+  auto po = k.publisher_options();
   zmqkit::publisher pub(ctx, po);
   const auto address = pub.endpoints()[0];
 
@@ -202,8 +225,7 @@ TEST_CASE("security: SHALL let nothing through to an unlisted key, a NULL or a P
   CHECK(plain != ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
 
   // Meanwhile an allowed client gets every message published.
-  zmqkit::subscriber::options so{{endpoint::connect(address)}};
-  so.socket.curve = k.as_client(k.client);
+  auto so = k.subscriber_options(address, k.client);
   zmqkit::subscriber friend_(ctx, so);
   REQUIRE(pub.wait_for_subscribers(1, 10s));
   for (int i = 0; i < 100; ++i) pub.publish("order_placed", i);
@@ -223,17 +245,9 @@ TEST_CASE("security: SHALL let nothing through to an unlisted key, a NULL or a P
 TEST_CASE("security: SHALL refuse every client when no authenticator runs (fail closed)") {
   keyring k;
   zmq::context_t ctx;
-  zmqkit::publisher::options po{{endpoint::bind("tcp://127.0.0.1:*")}};
-  po.socket.curve = k.server_side();
-  zmqkit::publisher pub(ctx, po);
-  handshake_watch w{ctx};
-  zmqkit::subscriber::options so{{endpoint::connect(pub.endpoints()[0])}};
-  so.socket.curve = k.as_client(k.client);
-  w.attach_to(so.socket);
-  zmqkit::subscriber sub(ctx, so);
+  zmqkit::publisher pub(ctx, k.publisher_options());
   // Two attempts, both failed: libzmq's CURVE alone would have let it in.
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    const int e = w.next();
+  for (const int e : handshakes(ctx, k, pub.endpoints()[0], k.client, 2)) {
     CHECK(e != 0);
     CHECK(e != ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
   }
@@ -246,18 +260,11 @@ TEST_CASE("security: SHALL follow the allow-list directory and the address lists
 
   SUBCASE("a key added to the directory gets in at its next connection, a removed one does not") {
     zmqkit::authenticator auth(ctx, {k.allow});
-    zmqkit::publisher::options po{{endpoint::bind("tcp://127.0.0.1:*")}};
-    po.socket.curve = k.server_side();
-    zmqkit::publisher pub(ctx, po);
+    zmqkit::publisher pub(ctx, k.publisher_options());
     // libzmq 4.3 does not retry a connection the server refused with 400:
     // each attempt here is a new subscriber.
     const auto attempt = [&](const certificate& who) {
-      handshake_watch w{ctx};
-      zmqkit::subscriber::options so{{endpoint::connect(pub.endpoints()[0])}};
-      so.socket.curve = k.as_client(who);
-      w.attach_to(so.socket);
-      zmqkit::subscriber sub(ctx, so);
-      return w.next();
+      return handshakes(ctx, k, pub.endpoints()[0], who).at(0);
     };
     CHECK(attempt(k.stranger) == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
     k.stranger.save(k.allow + "/stranger");
@@ -272,15 +279,8 @@ TEST_CASE("security: SHALL follow the allow-list directory and the address lists
     SUBCASE("denied") { policy.deny_addresses = {"127.0.0.1"}; }
     SUBCASE("not among the allowed") { policy.allow_addresses = {"192.0.2.1"}; }
     zmqkit::authenticator auth(ctx, policy);
-    zmqkit::publisher::options po{{endpoint::bind("tcp://127.0.0.1:*")}};
-    po.socket.curve = k.server_side();
-    zmqkit::publisher pub(ctx, po);
-    handshake_watch w{ctx};
-    zmqkit::subscriber::options so{{endpoint::connect(pub.endpoints()[0])}};
-    so.socket.curve = k.as_client(k.client);
-    w.attach_to(so.socket);
-    zmqkit::subscriber sub(ctx, so);
-    CHECK(w.next() == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+    zmqkit::publisher pub(ctx, k.publisher_options());
+    CHECK(handshakes(ctx, k, pub.endpoints()[0], k.client).at(0) == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
   }
 }
 
@@ -309,8 +309,7 @@ TEST_CASE("security: SHALL drop connections that never finish the handshake and 
   keyring k;
   zmq::context_t ctx;
   zmqkit::authenticator auth(ctx, {k.allow});
-  zmqkit::publisher::options po{{endpoint::bind("tcp://127.0.0.1:*")}};
-  po.socket.curve = k.server_side();
+  auto po = k.publisher_options();
   po.socket.handshake_timeout = 1000ms;
   zmqkit::publisher pub(ctx, po);
   const auto address = pub.endpoints()[0];
@@ -322,8 +321,7 @@ TEST_CASE("security: SHALL drop connections that never finish the handshake and 
   for (std::size_t i = 0; i < half_open.size(); i += 2)
     REQUIRE(::write(half_open[i], partial, sizeof partial) == static_cast<ssize_t>(sizeof partial));
 
-  zmqkit::subscriber::options so{{endpoint::connect(address)}};
-  so.socket.curve = k.as_client(k.client);
+  auto so = k.subscriber_options(address, k.client);
   zmqkit::subscriber sub(ctx, so);
   REQUIRE(pub.wait_for_subscribers(1, 10s));
   pub.publish("cart_updated", 10);
@@ -341,13 +339,11 @@ TEST_CASE("security: SHALL survive random bytes on a secured port and leak nothi
   keyring k;
   zmq::context_t ctx;
   zmqkit::authenticator auth(ctx, {k.allow});
-  zmqkit::publisher::options po{{endpoint::bind("tcp://127.0.0.1:*")}};
-  po.socket.curve = k.server_side();
+  auto po = k.publisher_options();
   po.socket.handshake_timeout = 500ms;  // junk announcing a long frame waits this long
   zmqkit::publisher pub(ctx, po);
   const auto address = pub.endpoints()[0];
-  zmqkit::subscriber::options so{{endpoint::connect(address)}};
-  so.socket.curve = k.as_client(k.client);
+  auto so = k.subscriber_options(address, k.client);
   zmqkit::subscriber sub(ctx, so);
   REQUIRE(pub.wait_for_subscribers(1, 10s));
 
