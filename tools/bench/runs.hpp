@@ -1,0 +1,74 @@
+// One benchmark run of zmq-bench: a scenario (pub/sub, push/pull, req/rep,
+// or through a forwarder) done either with zmqkit's pattern classes or with
+// raw libzmq sockets of the same types carrying the same payload bytes
+// (no envelope), sender and receiver on two threads of one process, or
+// one side per process (run_sender / run_receiver).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <zmq.hpp>
+
+namespace zmqkit::bench {
+
+enum class scenario { pubsub, pushpull, reqrep, forwarder };
+enum class impl { zmqkit, raw };
+
+const char* name(scenario s) noexcept;
+const char* name(impl i) noexcept;
+
+// Latencies in nanoseconds, log-linear buckets: about 1% resolution from
+// 1 ns to hours, fixed memory. Percentiles come from here, not from a
+// sorted copy of every sample.
+class histogram {
+ public:
+  void record(std::int64_t ns);
+  std::uint64_t count() const noexcept { return count_; }
+  // The value below which p percent of the samples fall (upper bucket edge).
+  double percentile_us(double p) const;
+  double max_us() const noexcept { return static_cast<double>(max_) / 1000.0; }
+
+ private:
+  static constexpr int sub_bits = 7;  // 128 buckets per power of two
+  std::array<std::uint64_t, 64 << sub_bits> buckets_{};
+  std::uint64_t count_ = 0;
+  std::int64_t max_ = 0;
+};
+
+struct run_spec {
+  scenario what = scenario::pushpull;
+  impl how = impl::zmqkit;
+  std::string transport = "tcp";  // tcp, ipc, inproc
+  std::size_t size = 64;          // payload bytes
+  std::uint64_t count = 100000;   // messages (req/rep: round trips)
+  // 0: throughput, as fast as the pattern goes. Otherwise latency, open
+  // loop: message i is due at start + i / rate and its latency is counted
+  // from then, so a stall delays every message behind it in the figures
+  // too (no coordinated omission). req/rep measures round trips.
+  double rate = 0;
+  std::string fsync = "always";    // forwarder: its journal's policy
+  std::string journal_parent = "/var/tmp";  // forwarder: where its journal goes
+};
+
+struct run_result {
+  double per_second = 0;  // messages (round trips) per second
+  histogram latency;      // with rate > 0
+};
+
+// Sender and receiver on two threads of this process, on a fresh endpoint
+// of spec.transport. Throws std::runtime_error when a message is missing,
+// out of order or not the bytes sent.
+run_result run_in_process(zmq::context_t& context, const run_spec& spec);
+
+// One side per process, as libzmq's local_thr and remote_thr. The receiver
+// (PULL, REP) binds endpoint and the sender (PUSH, REQ) connects, except in
+// pub/sub, where the publisher binds and the subscriber connects. The
+// receiver reports throughput for pub/sub and push/pull; for req/rep the
+// requester reports round trips (throughput, or latency with rate).
+run_result run_receiver(zmq::context_t& context, const run_spec& spec, const std::string& endpoint);
+run_result run_sender(zmq::context_t& context, const run_spec& spec, const std::string& endpoint);
+
+}  // namespace zmqkit::bench
