@@ -104,11 +104,13 @@ struct row_key {
 
 json measure(zmq::context_t& ctx, const row_key& k, const run_spec& base, const std::vector<impl>& impls,
              int pairs, bool verbose) {
-  series zk, raw;
-  std::vector<double> ratio, delta;
+  series zk, raw, fr;
+  std::vector<double> ratio, delta, ratio_frames;
+  const bool has_frames = k.what == scenario::pushpull || k.what == scenario::pubsub;
   for (int pair = 0; pair < pairs; ++pair) {
     std::map<impl, bench::run_result> got;
     for (const auto how : impls) {
+      if (how == impl::frames && !has_frames) continue;
       auto spec = base;
       spec.what = k.what;
       spec.how = how;
@@ -117,14 +119,16 @@ json measure(zmq::context_t& ctx, const row_key& k, const run_spec& base, const 
       spec.count = k.count;
       spec.fsync = k.fsync;
       got[how] = bench::run_in_process(ctx, spec);
-      (how == impl::zmqkit ? zk : raw).add(got[how]);
+      (how == impl::zmqkit ? zk : how == impl::raw ? raw : fr).add(got[how]);
       if (verbose)
         say("zmq-bench", std::string(bench::name(k.what)) + " " + k.transport + " " + size_text(k.size) +
                              " pair " + std::to_string(pair + 1) + " " + bench::name(how) + ": " +
                              std::to_string(static_cast<long long>(got[how].per_second)) + " msg/s" +
                              (base.rate > 0 ? " p50 " + std::to_string(got[how].latency.percentile_us(50)) + " us" : ""));
     }
-    if (got.size() == 2) {
+    if (got.count(impl::zmqkit) && got.count(impl::frames))
+      ratio_frames.push_back(got[impl::zmqkit].per_second / got[impl::frames].per_second);
+    if (got.count(impl::zmqkit) && got.count(impl::raw)) {
       ratio.push_back(got[impl::zmqkit].per_second / got[impl::raw].per_second);
       if (base.rate > 0)
         delta.push_back(got[impl::zmqkit].latency.percentile_us(50) - got[impl::raw].latency.percentile_us(50));
@@ -137,7 +141,9 @@ json measure(zmq::context_t& ctx, const row_key& k, const run_spec& base, const 
   if (k.what == scenario::forwarder) row["fsync"] = k.fsync;
   if (!zk.rate.empty()) row["zmqkit"] = zk.to_json(latency, k.size);
   if (!raw.rate.empty()) row["raw"] = raw.to_json(latency, k.size);
+  if (!fr.rate.empty()) row["frames"] = fr.to_json(latency, k.size);
   if (!ratio.empty()) row["ratio_zmqkit_to_raw_msgs_per_s"] = spread(ratio);
+  if (!ratio_frames.empty()) row["ratio_zmqkit_to_frames_msgs_per_s"] = spread(ratio_frames);
   if (!delta.empty()) row["p50_us_zmqkit_minus_raw"] = spread(delta);
   return row;
 }
@@ -173,7 +179,8 @@ void print_header(bool latency) {
     std::printf(" %10s %10s %10s %10s %10s %10s %10s %10s %10s\n", "zk p50us", "zk p99us", "zk p99.9",
                 "zk max", "raw p50us", "raw p99us", "raw p99.9", "raw max", "p50 +us");
   else
-    std::printf(" %12s %12s %7s %7s %7s %10s\n", "zmqkit/s", "raw/s", "ratio", "min", "max", "zk MiB/s");
+    std::printf(" %12s %12s %7s %7s %7s %10s %12s\n", "zmqkit/s", "raw/s", "ratio", "min", "max", "zk MiB/s",
+                "vs frames");
 }
 
 // One row, printed as soon as it is measured.
@@ -189,12 +196,13 @@ void print_row(const json& r, bool latency) {
                   cell(r, "raw", "max_us", nullptr, 1).c_str(),
                   cell(r, "p50_us_zmqkit_minus_raw", "median", nullptr, 1).c_str());
     else
-      std::printf(" %12s %12s %7s %7s %7s %10s\n", cell(r, "zmqkit", "msgs_per_s", "median").c_str(),
+      std::printf(" %12s %12s %7s %7s %7s %10s %12s\n", cell(r, "zmqkit", "msgs_per_s", "median").c_str(),
                   cell(r, "raw", "msgs_per_s", "median").c_str(),
                   cell(r, "ratio_zmqkit_to_raw_msgs_per_s", "median", nullptr, 2).c_str(),
                   cell(r, "ratio_zmqkit_to_raw_msgs_per_s", "min", nullptr, 2).c_str(),
                   cell(r, "ratio_zmqkit_to_raw_msgs_per_s", "max", nullptr, 2).c_str(),
-                  cell(r, "zmqkit", "mib_per_s", nullptr, 1).c_str());
+                  cell(r, "zmqkit", "mib_per_s", nullptr, 1).c_str(),
+                  cell(r, "ratio_zmqkit_to_frames_msgs_per_s", "median", nullptr, 2).c_str());
   }
   std::fflush(stdout);
 }
@@ -210,6 +218,8 @@ const std::vector<std::pair<std::string, std::vector<const char*>>>& csv_columns
       {"ratio_zmqkit_to_raw_min", {"ratio_zmqkit_to_raw_msgs_per_s", "min"}},
       {"ratio_zmqkit_to_raw_max", {"ratio_zmqkit_to_raw_msgs_per_s", "max"}},
       {"zmqkit_mib_per_s", {"zmqkit", "mib_per_s"}}, {"raw_mib_per_s", {"raw", "mib_per_s"}},
+      {"frames_msgs_per_s", {"frames", "msgs_per_s", "median"}},
+      {"ratio_zmqkit_to_frames_median", {"ratio_zmqkit_to_frames_msgs_per_s", "median"}},
       {"zmqkit_p50_us", {"zmqkit", "p50_us"}}, {"zmqkit_p99_us", {"zmqkit", "p99_us"}},
       {"zmqkit_p999_us", {"zmqkit", "p999_us"}}, {"zmqkit_max_us", {"zmqkit", "max_us"}},
       {"raw_p50_us", {"raw", "p50_us"}}, {"raw_p99_us", {"raw", "p99_us"}},
@@ -274,7 +284,9 @@ int main(int argc, char** argv) {
   app.add_option("-p,--pairs", pairs, "zmqkit/raw pairs of runs [5]")->check(CLI::Range(1, 1000));
   app.add_option("--rate", rate, "Latency at this many messages/s, open loop (req/rep: round trips due at this rate)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--impl", which, "both, zmqkit or raw [both]");
+  app.add_option("--impl", which,
+                 "both (zmqkit and raw), zmqkit, raw, or also frames: raw libzmq sending zmqkit's own "
+                 "frames, encoded once (pubsub, pushpull; 'all' runs the three) [both]");
   app.add_option("--fsync", fsyncs, "forwarder: journal policies, each its own row [always,interval:10,never]")->delimiter(',');
   app.add_option("--journal-dir", journal_parent, "forwarder: where the run's journal is made and removed [/var/tmp]");
   app.add_option("--format", format, "table, csv or json [table]");
@@ -298,9 +310,10 @@ int main(int argc, char** argv) {
       if (t != "tcp" && t != "ipc" && t != "inproc") throw usage_error("--transport '" + t + "': use tcp, ipc or inproc");
     if (format != "table" && format != "csv" && format != "json") throw usage_error("--format '" + format + "': use table, csv or json");
     std::vector<impl> impls;
-    if (which == "both" || which == "zmqkit") impls.push_back(impl::zmqkit);
-    if (which == "both" || which == "raw") impls.push_back(impl::raw);
-    if (impls.empty()) throw usage_error("--impl '" + which + "': use both, zmqkit or raw");
+    if (which == "both" || which == "all" || which == "zmqkit") impls.push_back(impl::zmqkit);
+    if (which == "both" || which == "all" || which == "raw") impls.push_back(impl::raw);
+    if (which == "all" || which == "frames") impls.push_back(impl::frames);
+    if (impls.empty()) throw usage_error("--impl '" + which + "': use both, all, zmqkit, raw or frames");
     for (const auto& f : fsyncs) {
       try {
         (void)durability::parse(f);

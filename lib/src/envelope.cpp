@@ -3,6 +3,7 @@
 #include <zmqkit/msgpack_reader.hpp>
 
 #include <cassert>
+#include <cstring>
 #include <random>
 
 namespace zmqkit {
@@ -45,6 +46,14 @@ void envelope_writer::begin(const headers& hdrs) {
     pk.pack(key);
     pk.pack(value);
   }
+}
+
+zmq::message_t envelope_writer::frame(std::string_view tail) const {
+  zmq::message_t m(buf_.size() + tail.size());
+  auto* out = static_cast<char*>(m.data());
+  std::memcpy(out, buf_.data(), buf_.size());
+  if (!tail.empty()) std::memcpy(out + buf_.size(), tail.data(), tail.size());
+  return m;
 }
 
 message message::decode(zmq::message_t topic, zmq::message_t body, std::size_t max_size) {

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include <zmqkit/durable_subscriber.hpp>
+#include <zmqkit/envelope.hpp>
 #include <zmqkit/forwarder.hpp>
 #include <zmqkit/publisher.hpp>
 #include <zmqkit/puller.hpp>
@@ -40,7 +41,14 @@ const char* name(scenario s) noexcept {
   return "?";
 }
 
-const char* name(impl i) noexcept { return i == impl::zmqkit ? "zmqkit" : "raw"; }
+const char* name(impl i) noexcept {
+  switch (i) {
+    case impl::zmqkit: return "zmqkit";
+    case impl::raw: return "raw";
+    case impl::frames: return "frames";
+  }
+  return "?";
+}
 
 void histogram::record(std::int64_t ns) {
   // Values below 128 ns each have a bucket. Above, a value whose highest
@@ -140,11 +148,28 @@ void send_raw(zmq::socket_t& s, const std::string& payload, std::uint64_t i) {
     throw std::runtime_error("message " + std::to_string(i) + ": not taken within the deadline");
 }
 
+// impl::frames: zmqkit's two frames, the envelope encoded once up front.
+void send_frames(zmq::socket_t& s, const std::string& envelope, std::uint64_t i) {
+  if (!s.send(zmq::str_buffer("bench"), zmq::send_flags::sndmore) ||
+      !s.send(zmq::buffer(envelope), zmq::send_flags::none))
+    throw std::runtime_error("message " + std::to_string(i) + ": not taken within the deadline");
+}
+
+void receive_frames(zmq::socket_t& s, const std::string& envelope, std::uint64_t i) {
+  if (view(receive_raw(s, i)) != "bench") throw std::runtime_error("message " + std::to_string(i) + ": wrong topic");
+  check(view(receive_raw(s, i)), envelope, i);
+}
+
 zmq::socket_t raw_socket(zmq::context_t& ctx, zmq::socket_type type) {
   zmq::socket_t s(ctx, type);
   s.set(zmq::sockopt::rcvtimeo, static_cast<int>(std::chrono::milliseconds(deadline).count()));
   s.set(zmq::sockopt::sndtimeo, static_cast<int>(std::chrono::milliseconds(deadline).count()));
-  s.set(zmq::sockopt::linger, 0);
+  // A sender in its own process exits right after its last send: what is
+  // still queued must go out first. A receiver has nothing to deliver but
+  // its subscriptions, which must not hold it once the sender is gone.
+  const bool sends = type == zmq::socket_type::push || type == zmq::socket_type::xpub ||
+                     type == zmq::socket_type::req;
+  s.set(zmq::sockopt::linger, sends ? static_cast<int>(std::chrono::milliseconds(deadline).count()) : 0);
   return s;
 }
 
@@ -157,6 +182,7 @@ M got(std::optional<M> m, std::uint64_t i) {
 // Everything a link's lambdas refer to lives here, one per run.
 struct resources {
   std::string payload;
+  std::string envelope;  // impl::frames
   std::vector<std::shared_ptr<void>> held;  // sockets, patterns, threads' state
   template <class T, class... A>
   T& make(A&&... a) {
@@ -175,6 +201,24 @@ link raw_link(zmq::context_t& ctx, const run_spec& spec, resources& r, const std
               const std::string* connect_to, bool sender_side, bool receiver_side) {
   link l;
   const auto& payload = r.payload;
+  const bool frames = spec.how == impl::frames;
+  if (frames && spec.what != scenario::pushpull && spec.what != scenario::pubsub)
+    throw std::invalid_argument("--impl frames: pushpull and pubsub only");
+  if (frames) {
+    envelope_writer w;
+    const auto m = w.encode(binary{payload});
+    r.envelope.assign(static_cast<const char*>(m.data()), m.size());
+  }
+  const auto& envelope = r.envelope;
+  // What the receiver takes and the sender hands over, by impl.
+  const auto taker = [frames, &payload, &envelope](zmq::socket_t& rx) -> std::function<void(std::uint64_t)> {
+    if (frames) return [&rx, &envelope](std::uint64_t i) { receive_frames(rx, envelope, i); };
+    return [&rx, &payload](std::uint64_t i) { check(view(receive_raw(rx, i)), payload, i); };
+  };
+  const auto giver = [frames, &payload, &envelope](zmq::socket_t& tx) -> std::function<void(std::uint64_t)> {
+    if (frames) return [&tx, &envelope](std::uint64_t i) { send_frames(tx, envelope, i); };
+    return [&tx, &payload](std::uint64_t i) { send_raw(tx, payload, i); };
+  };
   switch (spec.what) {
     case scenario::pushpull: {
       std::string address;
@@ -182,12 +226,12 @@ link raw_link(zmq::context_t& ctx, const run_spec& spec, resources& r, const std
         auto& rx = r.make<zmq::socket_t>(raw_socket(ctx, zmq::socket_type::pull));
         rx.bind(bind_at);
         address = rx.get(zmq::sockopt::last_endpoint);
-        l.receive = [&rx, &payload](std::uint64_t i) { check(view(receive_raw(rx, i)), payload, i); };
+        l.receive = taker(rx);
       }
       if (sender_side) {
         auto& tx = r.make<zmq::socket_t>(raw_socket(ctx, zmq::socket_type::push));
         tx.connect(connect_to ? *connect_to : address);
-        l.send = [&tx, &payload](std::uint64_t i) { send_raw(tx, payload, i); };
+        l.send = giver(tx);
       }
       return l;
     }
@@ -199,13 +243,13 @@ link raw_link(zmq::context_t& ctx, const run_spec& spec, resources& r, const std
         tx->set(zmq::sockopt::xpub_nodrop, 1);  // as zmqkit's publisher here: nothing dropped
         tx->bind(connect_to ? *connect_to : bind_at);
         address = tx->get(zmq::sockopt::last_endpoint);
-        l.send = [tx, &payload](std::uint64_t i) { send_raw(*tx, payload, i); };
+        l.send = giver(*tx);
       }
       if (receiver_side) {
         auto& rx = r.make<zmq::socket_t>(raw_socket(ctx, zmq::socket_type::sub));
         rx.set(zmq::sockopt::subscribe, "");
         rx.connect(sender_side ? address : bind_at);
-        l.receive = [&rx, &payload](std::uint64_t i) { check(view(receive_raw(rx, i)), payload, i); };
+        l.receive = taker(rx);
       }
       if (tx != nullptr) (void)receive_raw(*tx, 0);  // the subscription: the slow joiner is in
       return l;
@@ -289,6 +333,7 @@ link zmqkit_link(zmq::context_t& ctx, const run_spec& spec, resources& r, const 
       if (sender_side) {
         pusher::options o{{endpoint::connect(connect_to ? *connect_to : address)}};
         o.send_timeout = ms;
+        o.socket.linger = ms;  // as raw_socket: the queue drains before a sender process exits
         auto& tx = r.make<pusher>(ctx, o);
         l.send = [&tx, body](std::uint64_t i) {
           if (!tx.push("bench", body)) throw std::runtime_error("message " + std::to_string(i) + ": not taken within the deadline");
@@ -303,6 +348,7 @@ link zmqkit_link(zmq::context_t& ctx, const run_spec& spec, resources& r, const 
         publisher::options o{{endpoint::bind(connect_to ? *connect_to : bind_at)}};
         o.drop_when_full = false;  // as the raw XPUB_NODROP: every message arrives
         o.send_timeout = ms;
+        o.socket.linger = ms;
         tx = &r.make<publisher>(ctx, o);
         address = tx->endpoints()[0];
         l.send = [tx, body](std::uint64_t i) {
@@ -390,7 +436,7 @@ link zmqkit_link(zmq::context_t& ctx, const run_spec& spec, resources& r, const 
 
 link make_link(zmq::context_t& ctx, const run_spec& spec, resources& r, const std::string& bind_at,
                const std::string* connect_to, bool sender_side, bool receiver_side) {
-  return spec.how == impl::raw ? raw_link(ctx, spec, r, bind_at, connect_to, sender_side, receiver_side)
+  return spec.how != impl::zmqkit ? raw_link(ctx, spec, r, bind_at, connect_to, sender_side, receiver_side)
                                : zmqkit_link(ctx, spec, r, bind_at, connect_to, sender_side, receiver_side);
 }
 

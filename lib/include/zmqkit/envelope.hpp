@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -71,6 +72,8 @@ class envelope_writer {
 
  private:
   void begin(const headers& hdrs);
+  // The buffer's bytes, then tail, as one frame.
+  zmq::message_t frame(std::string_view tail) const;
 
   producer_id id_;
   std::uint64_t seq_ = 0;
@@ -165,8 +168,17 @@ class message {
 template <class T>
 zmq::message_t envelope_writer::encode(const T& payload, const headers& hdrs) {
   begin(hdrs);
-  msgpack::pack(buf_, payload);
-  return zmq::message_t(buf_.data(), buf_.size());
+  // Bytes given as bytes are copied once, straight into the frame, after
+  // the head; any other value is packed into the buffer first.
+  if constexpr (std::is_same_v<T, binary>) {
+    msgpack::packer<msgpack::sbuffer>(buf_).pack_bin(static_cast<std::uint32_t>(payload.bytes.size()));
+    return frame(payload.bytes);
+  } else if constexpr (std::is_same_v<T, packed>) {
+    return frame(payload.bytes());
+  } else {
+    msgpack::pack(buf_, payload);
+    return frame({});
+  }
 }
 
 template <class T>
