@@ -13,7 +13,8 @@
 # tcp, 32 B to 1 MiB, with the "frames" reference: raw libzmq sending
 # zmqkit's own frames), transports.csv (inproc, ipc, tcp), latency.csv
 # (open loop), forwarder.csv (each fsync policy, against a zmq_proxy),
-# results.json (all of it), and throughput.png, bandwidth.png, latency.png.
+# results.json (all of it), and, by bench/plot.sh, throughput.png,
+# bandwidth.png and latency.png.
 # docs/performance.md shows and explains them.
 set -euo pipefail
 
@@ -114,49 +115,6 @@ write("latency.csv", rows["latency-pushpull"] + rows["latency-reqrep"] + rows["l
 EOF
 
 step "plots"
-gnuplot <<EOF
-set datafile separator ","
-set terminal pngcairo size 1000,600 font ",11"
-set logscale x 2
-set xlabel "payload bytes"
-set key top right
-set grid
-set output "$out/throughput.png"
-set title "Throughput over tcp loopback: zmqkit beside raw libzmq (median of 5 interleaved pairs)"
-set ylabel "messages per second"
-set format y "%.0s%c"
-plot "< grep '^pushpull' $out/throughput.csv" using 3:4 with linespoints lw 2 title "push/pull zmqkit", \
-     "< grep '^pushpull' $out/throughput.csv" using 3:5 with linespoints lw 2 dt 2 title "push/pull raw libzmq", \
-     "< grep '^pushpull' $out/throughput.csv" using 3:6 with linespoints lw 1 dt 3 title "push/pull raw, zmqkit's frames", \
-     "< grep '^pubsub' $out/throughput.csv" using 3:4 with linespoints lw 2 title "pub/sub zmqkit", \
-     "< grep '^pubsub' $out/throughput.csv" using 3:5 with linespoints lw 2 dt 2 title "pub/sub raw libzmq"
-set output "$out/bandwidth.png"
-set title "Payload bandwidth over tcp loopback, and the ratio zmqkit / raw libzmq"
-set ylabel "MiB/s of payload"
-set y2label "ratio zmqkit / raw"
-set y2range [0:1.5]
-set y2tics
-set ytics nomirror
-set format y "%g"
-set key top left
-plot "< grep '^pushpull' $out/throughput.csv" using 3:11 with linespoints lw 2 title "push/pull zmqkit MiB/s", \
-     "< grep '^pushpull' $out/throughput.csv" using 3:12 with linespoints lw 2 dt 2 title "push/pull raw MiB/s", \
-     "< grep '^pushpull' $out/throughput.csv" using 3:7 axes x1y2 with linespoints lw 1 title "push/pull ratio", \
-     "< grep '^pubsub' $out/throughput.csv" using 3:7 axes x1y2 with linespoints lw 1 dt 4 title "pub/sub ratio"
-unset y2tics; unset y2label; unset logscale x
-set output "$out/latency.png"
-set title "Latency, open loop, from the intended send time (median of 5 pairs)"
-set style data histogram
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set logscale y
-set ylabel "microseconds"
-set xlabel ""
-set xtics rotate by -20
-set key top left
-plot "$out/latency.csv" using 5:xtic(sprintf("%s %s%s", strcol(1), strcol(2), strcol(4) eq "" ? "" : " ".strcol(4))) title "zmqkit p50", \
-     "" using 9 title "raw p50", "" using 6 title "zmqkit p99", "" using 10 title "raw p99", \
-     "" using 7 title "zmqkit p99.9", "" using 11 title "raw p99.9"
-EOF
+"$here/plot.sh" "$out"
 
 echo "bench: done in $(($(date +%s) - start)) s; results and plots in $out/" >&2

@@ -105,8 +105,8 @@ struct row_key {
 json measure(zmq::context_t& ctx, const row_key& k, const run_spec& base, const std::vector<impl>& impls,
              int pairs, bool verbose) {
   series zk, raw, fr;
-  std::vector<double> ratio, delta, ratio_frames;
-  const bool has_frames = k.what == scenario::pushpull || k.what == scenario::pubsub;
+  std::vector<double> ratio, delta, ratio_frames, delta_frames;
+  const bool has_frames = k.what != scenario::forwarder;
   for (int pair = 0; pair < pairs; ++pair) {
     std::map<impl, bench::run_result> got;
     for (const auto how : impls) {
@@ -133,6 +133,8 @@ json measure(zmq::context_t& ctx, const row_key& k, const run_spec& base, const 
       if (base.rate > 0)
         delta.push_back(got[impl::zmqkit].latency.percentile_us(50) - got[impl::raw].latency.percentile_us(50));
     }
+    if (base.rate > 0 && got.count(impl::zmqkit) && got.count(impl::frames))
+      delta_frames.push_back(got[impl::zmqkit].latency.percentile_us(50) - got[impl::frames].latency.percentile_us(50));
   }
   const bool latency = base.rate > 0;
   json row = {{"scenario", bench::name(k.what)}, {"transport", k.transport}, {"payload_bytes", k.size},
@@ -145,6 +147,7 @@ json measure(zmq::context_t& ctx, const row_key& k, const run_spec& base, const 
   if (!ratio.empty()) row["ratio_zmqkit_to_raw_msgs_per_s"] = spread(ratio);
   if (!ratio_frames.empty()) row["ratio_zmqkit_to_frames_msgs_per_s"] = spread(ratio_frames);
   if (!delta.empty()) row["p50_us_zmqkit_minus_raw"] = spread(delta);
+  if (!delta_frames.empty()) row["p50_us_zmqkit_minus_frames"] = spread(delta_frames);
   return row;
 }
 
@@ -286,7 +289,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--impl", which,
                  "both (zmqkit and raw), zmqkit, raw, or also frames: raw libzmq sending zmqkit's own "
-                 "frames, encoded once (pubsub, pushpull; 'all' runs the three) [both]");
+                 "frames, encoded once (not for the forwarder; 'all' runs the three) [both]");
   app.add_option("--fsync", fsyncs, "forwarder: journal policies, each its own row [always,interval:10,never]")->delimiter(',');
   app.add_option("--journal-dir", journal_parent, "forwarder: where the run's journal is made and removed [/var/tmp]");
   app.add_option("--format", format, "table, csv or json [table]");

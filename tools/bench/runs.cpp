@@ -202,8 +202,8 @@ link raw_link(zmq::context_t& ctx, const run_spec& spec, resources& r, const std
   link l;
   const auto& payload = r.payload;
   const bool frames = spec.how == impl::frames;
-  if (frames && spec.what != scenario::pushpull && spec.what != scenario::pubsub)
-    throw std::invalid_argument("--impl frames: pushpull and pubsub only");
+  if (frames && spec.what == scenario::forwarder)
+    throw std::invalid_argument("--impl frames: not for the forwarder");
   if (frames) {
     envelope_writer w;
     const auto m = w.encode(binary{payload});
@@ -255,21 +255,40 @@ link raw_link(zmq::context_t& ctx, const run_spec& spec, resources& r, const std
       return l;
     }
     case scenario::reqrep: {
+      // frames: zmqkit's requester options too (REQ_CORRELATE adds a
+      // request-id frame, REQ_RELAXED), and both frames each way.
       std::string address;
       if (receiver_side) {
         auto& rep = r.make<zmq::socket_t>(raw_socket(ctx, zmq::socket_type::rep));
         rep.bind(bind_at);
         address = rep.get(zmq::sockopt::last_endpoint);
-        l.receive = [&rep, &payload](std::uint64_t i) {  // the replier: echo
+        l.receive = [&rep, &payload, &envelope, frames](std::uint64_t i) {  // the replier: echo
           auto m = receive_raw(rep, i);
+          if (frames) {
+            if (view(m) != "bench") throw std::runtime_error("request " + std::to_string(i) + ": wrong topic");
+            auto body = receive_raw(rep, i);
+            check(view(body), envelope, i);
+            rep.send(m, zmq::send_flags::sndmore);
+            rep.send(body, zmq::send_flags::none);
+            return;
+          }
           check(view(m), payload, i);
           rep.send(m, zmq::send_flags::none);
         };
       }
       if (sender_side) {
         auto& req = r.make<zmq::socket_t>(raw_socket(ctx, zmq::socket_type::req));
+        if (frames) {
+          req.set(zmq::sockopt::req_correlate, 1);
+          req.set(zmq::sockopt::req_relaxed, 1);
+        }
         req.connect(connect_to ? *connect_to : address);
-        l.send = [&req, &payload](std::uint64_t i) {
+        l.send = [&req, &payload, &envelope, frames](std::uint64_t i) {
+          if (frames) {
+            send_frames(req, envelope, i);
+            receive_frames(req, envelope, i);
+            return;
+          }
           req.send(zmq::buffer(payload), zmq::send_flags::none);
           check(view(receive_raw(req, i)), payload, i);
         };

@@ -16,9 +16,10 @@ namespace zmqkit::bench {
 
 enum class scenario { pubsub, pushpull, reqrep, forwarder };
 // zmqkit: the pattern classes. raw: libzmq sockets of the same types with
-// the payload as the only frame. frames (pub/sub and push/pull only): raw
+// the payload as the only frame. frames (not for the forwarder): raw
 // libzmq sending the very frames zmqkit puts on the wire (topic, then an
-// envelope encoded once), so zmqkit's own cost shows apart from its format's.
+// envelope encoded once; REQ with zmqkit's correlate and relaxed options),
+// so zmqkit's own cost shows apart from its format's.
 enum class impl { zmqkit, raw, frames };
 
 const char* name(scenario s) noexcept;
