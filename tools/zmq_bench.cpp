@@ -293,8 +293,10 @@ int main(int argc, char** argv) {
   app.add_option("--fsync", fsyncs, "forwarder: journal policies, each its own row [always,interval:10,never]")->delimiter(',');
   app.add_option("--journal-dir", journal_parent, "forwarder: where the run's journal is made and removed [/var/tmp]");
   app.add_option("--format", format, "table, csv or json [table]");
-  app.add_option("--role", role, "Run one side in this process: receiver (binds --endpoint and reports) or sender");
-  app.add_option("--endpoint", endpoint, "With --role: the address to bind (receiver) or connect (sender)");
+  app.add_option("--role", role, "Run one side in this process: receiver or sender");
+  app.add_option("--endpoint", endpoint,
+                 "With --role: the address. The receiver binds it and the sender connects, except in "
+                 "pubsub, where the publisher (sender) binds; the receiver reports (in reqrep, the sender)");
   app.add_flag("-v,--verbose", verbose, "Print each run on stderr as it finishes");
   app.footer(help_footer(
       "  zmq-bench pushpull -s 64,256,16k                 throughput, tcp, beside raw libzmq\n"

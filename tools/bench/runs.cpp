@@ -304,6 +304,9 @@ link raw_link(zmq::context_t& ctx, const run_spec& spec, resources& r, const std
       back.set(zmq::sockopt::sndtimeo, -1);
       front.bind(bind_at);
       back.bind(fresh_address(spec.transport));
+      // Read before the proxy's thread owns the two sockets.
+      const auto front_at = front.get(zmq::sockopt::last_endpoint);
+      const auto back_at = back.get(zmq::sockopt::last_endpoint);
       const auto control_at = fresh_address("inproc");
       auto& control = r.make<zmq::socket_t>(ctx, zmq::socket_type::pair);
       control.bind(control_at);
@@ -314,17 +317,16 @@ link raw_link(zmq::context_t& ctx, const run_spec& spec, resources& r, const std
       });
       r.held.push_back(proxy);
       auto& rx = r.make<zmq::socket_t>(raw_socket(ctx, zmq::socket_type::pull));
-      rx.connect(back.get(zmq::sockopt::last_endpoint));
+      rx.connect(back_at);
       auto& tx = r.make<zmq::socket_t>(raw_socket(ctx, zmq::socket_type::push));
-      tx.connect(front.get(zmq::sockopt::last_endpoint));
+      tx.connect(front_at);
       l.receive = [&rx, &payload](std::uint64_t i) { check(view(receive_raw(rx, i)), payload, i); };
       l.send = [&tx, &payload](std::uint64_t i) { send_raw(tx, payload, i); };
-      l.cleanup = [&control, proxy, f = front.get(zmq::sockopt::last_endpoint),
-                   b = back.get(zmq::sockopt::last_endpoint)] {
+      l.cleanup = [&control, proxy, front_at, back_at] {
         control.send(zmq::str_buffer("TERMINATE"), zmq::send_flags::none);
         proxy->join();
-        remove_ipc(f);
-        remove_ipc(b);
+        remove_ipc(front_at);
+        remove_ipc(back_at);
       };
       return l;
     }
