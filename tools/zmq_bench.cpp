@@ -188,25 +188,23 @@ void print_header(bool latency) {
 
 // One row, printed as soon as it is measured.
 void print_row(const json& r, bool latency) {
-  {
-    std::printf("%-10s %-6s %-11s %7s", cell(r, "scenario").c_str(), cell(r, "transport").c_str(),
-                cell(r, "fsync").c_str(), size_text(r["payload_bytes"].get<std::size_t>()).c_str());
-    if (latency)
-      std::printf(" %10s %10s %10s %10s %10s %10s %10s %10s %10s\n", cell(r, "zmqkit", "p50_us", nullptr, 1).c_str(),
-                  cell(r, "zmqkit", "p99_us", nullptr, 1).c_str(), cell(r, "zmqkit", "p999_us", nullptr, 1).c_str(),
-                  cell(r, "zmqkit", "max_us", nullptr, 1).c_str(), cell(r, "raw", "p50_us", nullptr, 1).c_str(),
-                  cell(r, "raw", "p99_us", nullptr, 1).c_str(), cell(r, "raw", "p999_us", nullptr, 1).c_str(),
-                  cell(r, "raw", "max_us", nullptr, 1).c_str(),
-                  cell(r, "p50_us_zmqkit_minus_raw", "median", nullptr, 1).c_str());
-    else
-      std::printf(" %12s %12s %7s %7s %7s %10s %12s\n", cell(r, "zmqkit", "msgs_per_s", "median").c_str(),
-                  cell(r, "raw", "msgs_per_s", "median").c_str(),
-                  cell(r, "ratio_zmqkit_to_raw_msgs_per_s", "median", nullptr, 2).c_str(),
-                  cell(r, "ratio_zmqkit_to_raw_msgs_per_s", "min", nullptr, 2).c_str(),
-                  cell(r, "ratio_zmqkit_to_raw_msgs_per_s", "max", nullptr, 2).c_str(),
-                  cell(r, "zmqkit", "mib_per_s", nullptr, 1).c_str(),
-                  cell(r, "ratio_zmqkit_to_frames_msgs_per_s", "median", nullptr, 2).c_str());
-  }
+  std::printf("%-10s %-6s %-11s %7s", cell(r, "scenario").c_str(), cell(r, "transport").c_str(),
+              cell(r, "fsync").c_str(), size_text(r["payload_bytes"].get<std::size_t>()).c_str());
+  if (latency)
+    std::printf(" %10s %10s %10s %10s %10s %10s %10s %10s %10s\n", cell(r, "zmqkit", "p50_us", nullptr, 1).c_str(),
+                cell(r, "zmqkit", "p99_us", nullptr, 1).c_str(), cell(r, "zmqkit", "p999_us", nullptr, 1).c_str(),
+                cell(r, "zmqkit", "max_us", nullptr, 1).c_str(), cell(r, "raw", "p50_us", nullptr, 1).c_str(),
+                cell(r, "raw", "p99_us", nullptr, 1).c_str(), cell(r, "raw", "p999_us", nullptr, 1).c_str(),
+                cell(r, "raw", "max_us", nullptr, 1).c_str(),
+                cell(r, "p50_us_zmqkit_minus_raw", "median", nullptr, 1).c_str());
+  else
+    std::printf(" %12s %12s %7s %7s %7s %10s %12s\n", cell(r, "zmqkit", "msgs_per_s", "median").c_str(),
+                cell(r, "raw", "msgs_per_s", "median").c_str(),
+                cell(r, "ratio_zmqkit_to_raw_msgs_per_s", "median", nullptr, 2).c_str(),
+                cell(r, "ratio_zmqkit_to_raw_msgs_per_s", "min", nullptr, 2).c_str(),
+                cell(r, "ratio_zmqkit_to_raw_msgs_per_s", "max", nullptr, 2).c_str(),
+                cell(r, "zmqkit", "mib_per_s", nullptr, 1).c_str(),
+                cell(r, "ratio_zmqkit_to_frames_msgs_per_s", "median", nullptr, 2).c_str());
   std::fflush(stdout);
 }
 

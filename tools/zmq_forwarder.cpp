@@ -127,8 +127,7 @@ int main(int argc, char** argv) {
     install_stop_signals();
     zmq::context_t ctx;
     socket_reporter report(verbose, tool, ctx);
-    const auto zap = sock.secure(ctx, all, tool, verbose);
-    report.watch(o.socket);
+    const auto zap = report.secure(sock, o.socket, all);
     forwarder fwd(ctx, o);
     std::vector<std::string> resolved;
     for (const auto* eps : {&fwd.endpoints().intake, &fwd.endpoints().replay, &fwd.endpoints().live,

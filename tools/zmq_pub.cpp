@@ -40,7 +40,6 @@ int publish_reliably(const std::string& tool, message_source& source, const send
       say(tool, "message seq " + std::to_string(r.seq) + " on topic '" + shortened(r.topic) +
                     "' rejected by the forwarder: " + r.reason);
   };
-  report.watch(opts.socket);
   reliable_publisher pub(ctx, opts);
   report.ready(opts.endpoints, pub.endpoints());
 
@@ -155,7 +154,7 @@ int main(int argc, char** argv) {
       reliable_publisher::options opts;
       opts.endpoints = endpoints.resolve(endpoint_mode::connect, "tcp://127.0.0.1:5560");
       sock.apply(opts.socket);
-      const auto zap = sock.secure(ctx, opts.endpoints, tool, verbose);
+      const auto zap = report.secure(sock, opts.socket, opts.endpoints);
       return publish_reliably(tool, source, sending, std::move(opts), ctx, report, ack_timeout,
                               stats);
     }
@@ -163,8 +162,7 @@ int main(int argc, char** argv) {
     opts.endpoints = endpoints.resolve(endpoint_mode::bind, "tcp://127.0.0.1:5556");
     sock.apply(opts.socket);
     opts.drop_when_full = drop;
-    const auto zap = sock.secure(ctx, opts.endpoints, tool, verbose);
-    report.watch(opts.socket);
+    const auto zap = report.secure(sock, opts.socket, opts.endpoints);
     publisher pub(ctx, opts);
     report.ready(opts.endpoints, pub.endpoints());
     if (wait_subscribers > 0 &&

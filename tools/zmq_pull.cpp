@@ -32,8 +32,7 @@ int main(int argc, char** argv) {
     if (verbose) opts.on_error = [&](const decode_error& e) { say(tool, std::string("dropped: ") + e.what()); };
     zmq::context_t ctx;
     socket_reporter report(verbose, tool, ctx);
-    const auto zap = sock.secure(ctx, opts.endpoints, tool, verbose);
-    report.watch(opts.socket);
+    const auto zap = report.secure(sock, opts.socket, opts.endpoints);
     puller pull(ctx, opts);
     report.ready(opts.endpoints, pull.endpoints());
     return receive_loop(tool, pull, receiving);

@@ -45,8 +45,7 @@ int main(int argc, char** argv) {
         std::chrono::duration<double>(timeout));
     zmq::context_t ctx;
     socket_reporter report(verbose, tool, ctx);
-    const auto zap = sock.secure(ctx, opts.endpoints, tool, verbose);
-    report.watch(opts.socket);
+    const auto zap = report.secure(sock, opts.socket, opts.endpoints);
     pusher push(ctx, opts);
     report.ready(opts.endpoints, push.endpoints());
     return send_loop(tool, source, sending, [&](const outgoing& m) {

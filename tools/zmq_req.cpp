@@ -54,8 +54,7 @@ int main(int argc, char** argv) {
       };
     zmq::context_t ctx;
     socket_reporter report(verbose, tool, ctx);
-    const auto zap = sock.secure(ctx, opts.endpoints, tool, verbose);
-    report.watch(opts.socket);
+    const auto zap = report.secure(sock, opts.socket, opts.endpoints);
     requester req(ctx, opts);
     report.ready(opts.endpoints, req.endpoints());
 

@@ -65,8 +65,7 @@ int main(int argc, char** argv) {
         opts.window = static_cast<std::uint32_t>(std::min<std::int64_t>(receiving.count, opts.window));
       sock.apply(opts.socket);
       if (verbose) opts.on_error = on_error;
-      const auto zap = sock.secure(ctx, opts.endpoints, tool, verbose);
-      report.watch(opts.socket);
+      const auto zap = report.secure(sock, opts.socket, opts.endpoints);
       durable_subscriber sub(ctx, opts);
       report.ready(opts.endpoints, sub.endpoints());
       return receive_loop(tool, sub, receiving, [&](std::uint64_t fseq) { sub.ack(fseq); });
@@ -76,8 +75,7 @@ int main(int argc, char** argv) {
     opts.topics = topics.empty() ? std::vector<std::string>{""} : topics;
     sock.apply(opts.socket);
     if (verbose) opts.on_error = on_error;
-    const auto zap = sock.secure(ctx, opts.endpoints, tool, verbose);
-    report.watch(opts.socket);
+    const auto zap = report.secure(sock, opts.socket, opts.endpoints);
     subscriber sub(ctx, opts);
     report.ready(opts.endpoints, sub.endpoints());
     return receive_loop(tool, sub, receiving);

@@ -19,8 +19,6 @@ std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
 // Stable since libzmq 4.3 but listed among the drafts in its header.
 constexpr int zap_enforce_domain = 93;
 
-bool is_tcp(const endpoint& ep) { return ep.address.rfind("tcp://", 0) == 0; }
-
 // libzmq copies a socket's options into each bind and connect as it is
 // made, so setting the mechanism just before each one secures endpoints
 // one by one. ZMQ_CURVE_SERVER 0 means the NULL mechanism until a server
@@ -29,8 +27,8 @@ bool is_tcp(const endpoint& ep) { return ep.address.rfind("tcp://", 0) == 0; }
 // authenticator; so attach() makes the plain endpoints first.
 void secure(zmq::socket_t& s, const curve_options& c, const endpoint& ep) {
   const bool server = ep.mode == endpoint_mode::bind;
-  s.set(zmq::sockopt::curve_server, is_tcp(ep) && server);
-  if (!is_tcp(ep)) return;
+  s.set(zmq::sockopt::curve_server, ep.is_tcp() && server);
+  if (!ep.is_tcp()) return;
   // As 32 bytes: libzmq 4.3 takes Z85 text only with its terminating NUL.
   s.set(zmq::sockopt::curve_publickey, zmq::buffer(z85_key_bytes(c.public_key)));
   s.set(zmq::sockopt::curve_secretkey, zmq::buffer(z85_key_bytes(c.secret_key)));
@@ -106,7 +104,7 @@ std::vector<std::string> attach(zmq::socket_t& socket, const std::vector<endpoin
     const auto& ep = endpoints[i];
     const bool binding = ep.mode == endpoint_mode::bind;
     const auto what = std::string(binding ? "bind " : "connect ") + ep.address;
-    if (curve.enabled() && !binding && is_tcp(ep) && curve.server_key.empty())
+    if (curve.enabled() && !binding && ep.is_tcp() && curve.server_key.empty())
       throw key_error(what + ": CURVE needs the server's public key to connect");
     detail::translate(what.c_str(), [&] {
       if (curve.enabled()) secure(socket, curve, ep);
@@ -120,9 +118,9 @@ std::vector<std::string> attach(zmq::socket_t& socket, const std::vector<endpoin
     });
   };
   for (std::size_t i = 0; i < endpoints.size(); ++i)
-    if (!curve.enabled() || !is_tcp(endpoints[i])) attach_one(i);
+    if (!curve.enabled() || !endpoints[i].is_tcp()) attach_one(i);
   for (std::size_t i = 0; i < endpoints.size(); ++i)
-    if (curve.enabled() && is_tcp(endpoints[i])) attach_one(i);
+    if (curve.enabled() && endpoints[i].is_tcp()) attach_one(i);
   return resolved;
 }
 

@@ -32,8 +32,6 @@ std::optional<std::pair<int, std::string>> take_failure() {
   return f;
 }
 
-bool is_tcp(const zmqkit::endpoint& ep) { return ep.address.rfind("tcp://", 0) == 0; }
-
 void on_stop_signal(int) { stop_flag = true; }
 
 bool digit(char c) { return c >= '0' && c <= '9'; }
@@ -240,12 +238,12 @@ void socket_cli_options::apply(zmqkit::socket_options& o) const {
 
 std::unique_ptr<zmqkit::authenticator> socket_cli_options::secure(
     zmq::context_t& context, const std::vector<zmqkit::endpoint>& endpoints,
-    const std::string& tool, bool verbose) const {
+    std::function<void(const std::string&)> log) const {
   if (curve_secret.empty()) return nullptr;
   const zmqkit::endpoint* bound = nullptr;
   const zmqkit::endpoint* connected = nullptr;
   for (const auto& ep : endpoints) {
-    if (!is_tcp(ep)) continue;
+    if (!ep.is_tcp()) continue;
     auto& first = ep.mode == endpoint_mode::bind ? bound : connected;
     if (first == nullptr) first = &ep;
   }
@@ -264,9 +262,7 @@ std::unique_ptr<zmqkit::authenticator> socket_cli_options::secure(
     throw usage_error("--curve-server is for a connected tcp endpoint (>tcp://...); none is connected");
   if (bound == nullptr) return nullptr;
   zmqkit::zap_policy policy{curve_allow, allow_ips, deny_ips};
-  std::function<void(const std::string&)> log;
-  if (verbose) log = [tool](const std::string& line) { say(tool, line); };
-  return std::make_unique<zmqkit::authenticator>(context, policy, log);
+  return std::make_unique<zmqkit::authenticator>(context, policy, std::move(log));
 }
 
 void fail_from_thread(exit_code code, const std::string& message) {
@@ -370,6 +366,16 @@ void socket_reporter::watch(zmqkit::socket_options& opts) {
     std::lock_guard<std::mutex> lock(mutex_);
     monitors_.push_back(std::move(m));
   };
+}
+
+std::unique_ptr<zmqkit::authenticator> socket_reporter::secure(const socket_cli_options& sock,
+                                                               zmqkit::socket_options& opts,
+                                                               const std::vector<zmqkit::endpoint>& endpoints) {
+  std::function<void(const std::string&)> log;
+  if (verbose_) log = [tool = tool_](const std::string& line) { say(tool, line); };
+  auto zap = sock.secure(context_, endpoints, std::move(log));
+  watch(opts);
+  return zap;
 }
 
 void socket_reporter::ready(const std::vector<zmqkit::endpoint>& given,

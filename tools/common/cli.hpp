@@ -69,11 +69,11 @@ struct socket_cli_options {
   void apply(zmqkit::socket_options& o) const;
   // Checks the CURVE options against where the sockets go (usage_error
   // when they do not fit) and, when a tcp endpoint is bound with CURVE,
-  // starts the authenticator. Keep what it returns until the sockets are
-  // closed; it must go before the context.
+  // starts the authenticator, which reports refusals to log. Keep what it
+  // returns until the sockets are closed; it must go before the context.
   std::unique_ptr<zmqkit::authenticator> secure(zmq::context_t& context,
                                                 const std::vector<zmqkit::endpoint>& endpoints,
-                                                const std::string& tool, bool verbose) const;
+                                                std::function<void(const std::string&)> log) const;
 };
 
 // Parses argv and runs body, turning every failure into one stderr line
@@ -104,6 +104,12 @@ class socket_reporter {
   ~socket_reporter();
   // Makes opts attach a monitor to every socket made from them.
   void watch(zmqkit::socket_options& opts);
+  // sock.secure() for these endpoints (refusals printed with -v), then
+  // watch(opts): what every tool does before it builds its pattern. Keep
+  // the result until the pattern is gone.
+  std::unique_ptr<zmqkit::authenticator> secure(const socket_cli_options& sock,
+                                                zmqkit::socket_options& opts,
+                                                const std::vector<zmqkit::endpoint>& endpoints);
   // Prints the readiness line (with -v) and starts watching. given and
   // resolved name the endpoints in the same order.
   void ready(const std::vector<zmqkit::endpoint>& given, const std::vector<std::string>& resolved);

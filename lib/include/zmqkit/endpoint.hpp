@@ -25,6 +25,8 @@ struct endpoint {
 
   // "@addr" or ">addr": the form parse() reads back.
   std::string to_string() const;
+  // A tcp:// address: the transport CURVE secures (docs/security.md).
+  bool is_tcp() const noexcept { return address.rfind("tcp://", 0) == 0; }
 
   static endpoint bind(std::string address) { return {endpoint_mode::bind, std::move(address)}; }
   static endpoint connect(std::string address) {
