@@ -151,21 +151,29 @@ bool send_message(zmq::socket_t& socket, std::string_view topic, zmq::message_t&
 std::string encode_position(const journal_position& p) {
   msgpack::sbuffer buf;
   msgpack::packer<msgpack::sbuffer> pk(buf);
-  pk.pack_array(2);
+  pk.pack_array(4);
   pk.pack_bin(static_cast<std::uint32_t>(p.journal.size()));
   pk.pack_bin_body(reinterpret_cast<const char*>(p.journal.data()), p.journal.size());
   pk.pack(p.fseq);
+  pk.pack(p.stored_ns);
+  pk.pack(p.last_fseq);
   return std::string(buf.data(), buf.size());
 }
 
 journal_position decode_position(std::string_view bytes) {
   msgpack_reader r(bytes);
-  if (r.read_array_header("position") != 2) throw decode_error("position", "not an array of 2 elements");
+  // [journal_id, fseq] from the first forwarders, [.., stored_ns, last_fseq]
+  // since; later elements are skipped, as in the envelope.
+  const auto n = r.read_array_header("position");
+  if (n < 2) throw decode_error("position", "fewer than 2 elements");
   const auto id = r.read_bin("position.journal_id");
   if (id.size() != 16) throw decode_error("position.journal_id", "not 16 bytes");
   journal_position p;
   std::copy(id.begin(), id.end(), p.journal.begin());
   p.fseq = r.read_uint("position.fseq");
+  if (n >= 3) p.stored_ns = r.read_int("position.stored_ns");
+  if (n >= 4) p.last_fseq = r.read_uint("position.last_fseq");
+  for (std::uint32_t i = 4; i < n; ++i) (void)r.skip_value("position");
   if (r.remaining() != 0) throw decode_error("position", "trailing bytes");
   return p;
 }

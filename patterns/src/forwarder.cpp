@@ -47,6 +47,7 @@ struct forwarder::impl {
     bool keyed = false;  // the PUB had a key frame: store it with the record
     enum class state { stored, duplicate, ahead, failed } what = state::failed;
     std::uint64_t fseq = 0;
+    std::int64_t stored_ns = 0;
     std::uint64_t previous_high = 0;
   };
 
@@ -225,7 +226,8 @@ void forwarder::impl::take(item it, std::string_view topic, std::string_view env
     case producer_table::verdict::store: {
       std::optional<record_key> key;
       if (it.keyed) key = record_key{it.sender, it.seq};
-      it.fseq = j.append(now_ns(), topic, envelope, key);  // journal_full: it.what stays failed
+      it.stored_ns = now_ns();
+      it.fseq = j.append(it.stored_ns, topic, envelope, key);  // journal_full: it.what stays failed
       it.what = item::state::stored;
       it.previous_high = producers.record(it.sender, it.seq);
       break;
@@ -329,7 +331,7 @@ void forwarder::impl::finish_batch(std::uint64_t committed) {
     if (it.what == item::state::stored) {
       c.stored++;
       if (live) {
-        const std::string pos = encode_position({journal_id, it.fseq});
+        const std::string pos = encode_position({journal_id, it.fseq, it.stored_ns, committed});
         if (detail::send_frames(*live, {it.msg->topic(), it.msg->envelope(), pos})) {
           c.live_sent++;
           c.back_out++;
@@ -364,12 +366,12 @@ std::string forwarder::impl::stats_json() const {
   const auto st = j.stats();
   const double mean_sync_us =
       st.syncs ? std::chrono::duration<double, std::micro>(st.sync_time).count() / st.syncs : 0.0;
-  std::string out = "{\"journal\":{\"directory\":" + detail::json_string(j.directory()) +
+  std::string out = "{\"journal\":{\"directory\":" + json_quote(j.directory()) +
                     ",\"first_fseq\":" + std::to_string(st.first_fseq) +
                     ",\"next_fseq\":" + std::to_string(st.next_fseq) +
                     ",\"bytes\":" + std::to_string(st.bytes) +
                     ",\"segments\":" + std::to_string(st.segments) +
-                    ",\"fsync\":" + detail::json_string(j.settings().sync.to_string()) +
+                    ",\"fsync\":" + json_quote(j.settings().sync.to_string()) +
                     ",\"syncs\":" + std::to_string(st.syncs) +
                     ",\"mean_sync_us\":" + std::to_string(mean_sync_us) +
                     ",\"quarantined_segments\":" + std::to_string(st.quarantined_segments) +

@@ -23,6 +23,7 @@
 #include <zmqkit/envelope.hpp>
 #include <zmqkit/error.hpp>
 #include <zmqkit/journal.hpp>
+#include <zmqkit/metrics.hpp>
 
 #include "frames.hpp"
 

@@ -265,7 +265,7 @@ bool replay_hub::pump_group(group& g, std::size_t& budget) {
       }
       if (!rec) return false;
     }
-    const std::string pos = encode_position({ctx_.journal_id, rec->fseq});
+    const std::string pos = encode_position({ctx_.journal_id, rec->fseq, rec->time_ns, ctx_.j.committed_fseq()});
     bool sent = false;
     try {
       sent = send_frames(socket_, {to_id, "MSG", rec->topic, rec->envelope, pos});
@@ -320,7 +320,7 @@ std::string replay_hub::stats_json() const {
     if (!first) out += ",";
     first = false;
     const std::uint64_t f = g.floor();
-    out += "{\"name\":" + json_string(g.name) + ",\"members\":" + std::to_string(g.members.size()) +
+    out += "{\"name\":" + json_quote(g.name) + ",\"members\":" + std::to_string(g.members.size()) +
            ",\"position\":" + std::to_string(f) + ",\"pending\":" + std::to_string(g.pending.size()) +
            ",\"backlog\":" + std::to_string(head > f ? head - f : 0) + "}";
   }

@@ -37,7 +37,5 @@ bool receive_frames(zmq::socket_t& s, std::vector<zmq::message_t>& out, bool* tr
 bool send_frames(zmq::socket_t& s, std::initializer_list<std::string_view> frames);
 bool send_frames(zmq::socket_t& s, const std::vector<std::string>& frames);
 
-// s as a JSON string literal (bytes outside printable ASCII as \u00XX), for STATS.
-std::string json_string(std::string_view s);
 
 }  // namespace zmqkit::detail

@@ -629,6 +629,8 @@ TEST_CASE("receive_message: SHALL report a message without two frames and stay u
     zmqkit::journal_position pos;
     pos.journal[0] = 0xab;
     pos.fseq = 123456789;
+    pos.stored_ns = 1'700'000'000'000'000'000;
+    pos.last_fseq = 123456800;
     envelope_writer w;
     auto body = w.encode(7);
     const std::string third = zmqkit::encode_position(pos);
@@ -641,6 +643,8 @@ TEST_CASE("receive_message: SHALL report a message without two frames and stay u
     REQUIRE(m->position());
     CHECK(m->position()->fseq == 123456789);
     CHECK(m->position()->journal == pos.journal);
+    CHECK(m->position()->stored_ns == pos.stored_ns);
+    CHECK(m->position()->backlog() == 11);
   }
   SUBCASE("two frames of garbage") {
     (void)out.send(zmq::str_buffer("topic"), zmq::send_flags::sndmore);
@@ -659,6 +663,36 @@ TEST_CASE("receive_message: SHALL report a message without two frames and stay u
     REQUIRE(m.has_value());
     CHECK(m->payload_as<int>() == 5);
   }
+}
+
+TEST_CASE("decode_position: SHALL read 2 elements, 4 with stored time and last fseq, and skip more") {
+  const auto encode = [](std::uint32_t n) {
+    msgpack::sbuffer buf;
+    msgpack::packer<msgpack::sbuffer> pk(buf);
+    pk.pack_array(n);
+    const std::string id(16, '\x07');
+    pk.pack_bin(16);
+    pk.pack_bin_body(id.data(), 16);
+    pk.pack(42u);
+    if (n >= 3) pk.pack(std::int64_t{123});
+    if (n >= 4) pk.pack(50u);
+    for (std::uint32_t i = 4; i < n; ++i) pk.pack(std::map<std::string, int>{{"later", 1}});
+    return std::string(buf.data(), buf.size());
+  };
+  const auto two = zmqkit::decode_position(encode(2));
+  CHECK(two.fseq == 42);
+  CHECK(two.stored_ns == 0);
+  const auto three = zmqkit::decode_position(encode(3));
+  CHECK(three.stored_ns == 123);
+  CHECK(three.last_fseq == 0);
+  CHECK(three.backlog() == 0);
+  const auto five = zmqkit::decode_position(encode(5));
+  CHECK(five.fseq == 42);
+  CHECK(five.stored_ns == 123);
+  CHECK(five.last_fseq == 50);
+  CHECK(five.backlog() == 8);
+  for (const auto& bad : {encode(1), encode(3) + "x", std::string("\x93")})
+    CHECK_THROWS_AS((void)zmqkit::decode_position(bad), decode_error);
 }
 
 TEST_CASE("receive_message: SHALL return nullopt when nothing arrives in time") {

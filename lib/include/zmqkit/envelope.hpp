@@ -81,10 +81,14 @@ class envelope_writer {
 };
 
 // Where a durable forwarder stored a message: the third frame it adds,
-// msgpack [journal_id (bin 16), fseq] (docs/protocol.md).
+// msgpack [journal_id (bin 16), fseq, stored_ns, last_fseq] (docs/protocol.md).
 struct journal_position {
   producer_id journal{};
   std::uint64_t fseq = 0;
+  std::int64_t stored_ns = 0;    // the forwarder's clock when it stored it; 0: not sent
+  std::uint64_t last_fseq = 0;   // the journal's newest message when sent; 0: not sent
+  // Messages stored after this one when it was sent: the subscription's backlog.
+  std::uint64_t backlog() const noexcept { return last_fseq > fseq ? last_fseq - fseq : 0; }
 };
 std::string encode_position(const journal_position& p);
 // Throws decode_error on "position".
