@@ -4,6 +4,7 @@
 #include <zmqkit/endpoint.hpp>
 #include <zmqkit/envelope.hpp>
 #include <zmqkit/error.hpp>
+#include <zmqkit/event_bus.hpp>
 #include <zmqkit/publisher.hpp>
 #include <zmqkit/puller.hpp>
 #include <zmqkit/pusher.hpp>
