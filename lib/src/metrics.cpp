@@ -157,11 +157,16 @@ std::string event_metrics::to_json() const {
   return out + "}";
 }
 
-std::string event_metrics::to_text() const {
+std::string event_metrics::to_text(double over_seconds) const {
   std::string out;
   for (const auto& [name, t] : topics_) {
     if (!out.empty()) out += '\n';
     out += "topic " + json_quote(name) + ": " + std::to_string(t.events) + " events";
+    if (over_seconds > 0) {
+      char rate[48];
+      std::snprintf(rate, sizeof rate, " (%.1f/s)", double(t.events) / over_seconds);
+      out += rate;
+    }
     if (t.consumed != 0 || t.failures != 0) out += ", " + std::to_string(t.consumed) + " consumed";
     if (t.failures != 0) out += ", " + std::to_string(t.failures) + " failures";
     if (t.dead_lettered != 0) out += ", " + std::to_string(t.dead_lettered) + " dead-lettered";

@@ -1,6 +1,7 @@
 #include <zmqkit/event_bus.hpp>
 
 #include <algorithm>
+#include <cerrno>
 
 #include <zmqkit/publisher.hpp>
 #include <zmqkit/reliable_publisher.hpp>
@@ -88,8 +89,15 @@ bool event_bus::poll(std::chrono::milliseconds timeout) {
 }
 
 void event_bus::run() {
-  stop_ = false;
-  while (!stop_) (void)poll(std::chrono::milliseconds(200));
+  while (!stop_) {
+    try {
+      (void)poll(std::chrono::milliseconds(200));
+    } catch (const error& e) {
+      if (e.code().value() == EINTR && stop_) break;  // the signal that called stop()
+      throw;
+    }
+  }
+  stop_ = false;  // ready to run again
 }
 
 void event_bus::accept(message m) {

@@ -115,7 +115,12 @@ int receive_loop(const std::string& tool, Receiver& receiver, const receive_opti
   settle();
   if (opts.stats) {
     const auto& c = receiver.stats();
-    say(tool, stats.summary(c.received, c.gaps, c.duplicates, c.decode_errors));
+    const auto text = stats.summary(c.received, c.gaps, c.duplicates, c.decode_errors);
+    for (std::size_t at = 0; at <= text.size();) {  // each line with the tool's name
+      const auto end = std::min(text.find('\n', at), text.size());
+      say(tool, text.substr(at, end - at));
+      at = end + 1;
+    }
   }
   if (timed_out) {
     say(tool, "no message for " + seconds_text(opts.idle_seconds) + " s (-W), " +

@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <random>
 #include <stdexcept>
 
 #include "common/cli.hpp"
@@ -15,8 +14,6 @@
 
 namespace zmqkit::tools {
 namespace {
-
-constexpr std::size_t max_latency_samples = 1 << 20;
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -210,29 +207,20 @@ void receive_stats::record(const zmqkit::message& m) {
   if (!any_) first_ = now;
   any_ = true;
   last_ = now;
-  const auto us = (now_ns() - m.time_ns()) / 1000;
-  ++seen_;
-  if (latency_us_.size() < max_latency_samples) {
-    latency_us_.push_back(us);
-  } else {  // reservoir sampling keeps a uniform sample of everything seen
-    static std::mt19937_64 rng{12345};
-    const auto slot = std::uniform_int_distribution<std::uint64_t>(0, seen_ - 1)(rng);
-    if (slot < max_latency_samples) latency_us_[slot] = us;
-  }
+  const auto wall = zmqkit::unix_now_ns();
+  latency_.record(wall - m.time_ns());
+  (void)topics_.received(m, wall);
+  if (m.position() && m.position()->last_fseq != 0) backlog_ = m.position()->backlog();
 }
 
 std::string receive_stats::summary(std::uint64_t received, std::uint64_t gaps,
-                                   std::uint64_t duplicates, std::uint64_t decode_errors) {
+                                   std::uint64_t duplicates, std::uint64_t decode_errors) const {
   const double secs = any_ ? std::chrono::duration<double>(last_ - first_).count() : 0;
   char buf[512];
   std::string latency = "latency n/a";
-  if (!latency_us_.empty()) {
-    auto pct = [&](double p) {
-      const auto k = static_cast<std::size_t>(p * double(latency_us_.size() - 1));
-      std::nth_element(latency_us_.begin(), latency_us_.begin() + static_cast<long>(k), latency_us_.end());
-      return double(latency_us_[k]) / 1000.0;
-    };
-    std::snprintf(buf, sizeof buf, "latency p50 %.3f ms p99 %.3f ms", pct(0.50), pct(0.99));
+  if (latency_.count() != 0) {
+    std::snprintf(buf, sizeof buf, "latency p50 %.3f ms p99 %.3f ms",
+                  double(latency_.percentile_ns(50)) / 1e6, double(latency_.percentile_ns(99)) / 1e6);
     latency = buf;
   }
   std::snprintf(buf, sizeof buf,
@@ -242,7 +230,10 @@ std::string receive_stats::summary(std::uint64_t received, std::uint64_t gaps,
                 secs > 0 ? double(received) / secs : 0.0, static_cast<unsigned long long>(gaps),
                 static_cast<unsigned long long>(duplicates),
                 static_cast<unsigned long long>(decode_errors));
-  return buf + latency;
+  std::string out = buf + latency;
+  if (!topics_.topics().empty()) out += "\n" + topics_.to_text(secs);
+  if (backlog_) out += "\nbacklog " + std::to_string(*backlog_) + " (stored after the last message received)";
+  return out;
 }
 
 }  // namespace zmqkit::tools

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include <zmqkit/envelope.hpp>
+#include <zmqkit/metrics.hpp>
 
 namespace zmqkit::tools {
 
@@ -62,19 +63,23 @@ class stdout_writer {
   bool closed_ = false;
 };
 
-// --stats: received, rate, gaps, duplicates, decode errors and latency
-// percentiles, printed to stderr on exit.
+// --stats, printed to stderr on exit: received, rate, gaps, duplicates,
+// decode errors and end-to-end latency percentiles on one line; then one
+// line per topic with its events, rate and latency split (queued before a
+// forwarder stored it, transit after; docs/metrics.md); and, for a durable
+// subscription, the backlog the forwarder reported last.
 class receive_stats {
  public:
   void record(const zmqkit::message& m);
   std::string summary(std::uint64_t received, std::uint64_t gaps, std::uint64_t duplicates,
-                      std::uint64_t decode_errors);
+                      std::uint64_t decode_errors) const;
 
  private:
   std::chrono::steady_clock::time_point first_{}, last_{};
   bool any_ = false;
-  std::uint64_t seen_ = 0;
-  std::vector<std::int64_t> latency_us_;  // a uniform sample if there are many
+  zmqkit::latency_histogram latency_;
+  zmqkit::event_metrics topics_;
+  std::optional<std::uint64_t> backlog_;
 };
 
 }  // namespace zmqkit::tools

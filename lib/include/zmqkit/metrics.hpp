@@ -108,8 +108,9 @@ class event_metrics {
   // {"TOPIC":{"events":..,"events_per_s":..,"consumed":..,..,
   //  "latency_ms":{"queued":{"count":..,"p50":..,"p99":..,"max":..},..}},..}
   std::string to_json() const;
-  // One line per topic, for a tool's --stats.
-  std::string to_text() const;
+  // One line per topic, for a tool's --stats; with over_seconds > 0 each
+  // says its average event rate over that time.
+  std::string to_text(double over_seconds = 0) const;
 
  private:
   std::size_t max_topics_;

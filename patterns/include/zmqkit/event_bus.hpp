@@ -132,10 +132,11 @@ class event_bus {
   // waiting up to timeout (forever if negative) for it. False if nothing
   // came. Throws zmqkit::error from the source (EINTR on a signal).
   bool poll(std::chrono::milliseconds timeout);
-  // Polls until stop(). Throws as poll().
+  // Polls until stop(). Throws as poll(), except for the EINTR of a signal
+  // whose handler called stop().
   void run();
-  // Makes run() return after the event at hand; callable from any thread
-  // and from a handler.
+  // Makes run() return after the event at hand (at once if it is called
+  // before run()); callable from any thread, a handler or a signal handler.
   void stop() noexcept { stop_ = true; }
 
   // Events waiting for a retry.
