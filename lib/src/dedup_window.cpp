@@ -40,20 +40,29 @@ std::string encode(const producer_id& producer, std::uint64_t seq) {
 
 }  // namespace
 
-std::size_t dedup_window::key_hash::operator()(const key& k) const noexcept {
-  std::uint64_t a;
-  std::memcpy(&a, k.producer.data(), 8);  // producer ids are random bytes
-  return static_cast<std::size_t>(a ^ (k.seq * 0x9e3779b97f4a7c15ULL));
+std::uint64_t dedup_window::hash(const key& k) noexcept {
+  std::uint64_t a, b;
+  std::memcpy(&a, k.producer.data(), 8);
+  std::memcpy(&b, k.producer.data() + 8, 8);
+  std::uint64_t h = a ^ (b * 0xff51afd7ed558ccdULL) ^ (k.seq * 0x9e3779b97f4a7c15ULL);
+  h ^= h >> 33;  // murmur3's finaliser: every input bit moves the low bits
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 33);
 }
 
 dedup_window::dedup_window(std::size_t capacity) : capacity_(capacity) {
-  if (capacity == 0) throw std::invalid_argument("dedup_window: capacity must be at least 1");
+  if (capacity == 0 || capacity > (std::size_t{1} << 30))
+    throw std::invalid_argument("dedup_window: capacity must be 1 to 2^30");
+  std::size_t slots = 2;
+  while (slots < 2 * capacity) slots *= 2;
+  slots_.assign(slots, 0);
 }
 
 dedup_window::dedup_window(dedup_window&& o) noexcept
     : capacity_(o.capacity_),
-      set_(std::move(o.set_)),
-      order_(std::move(o.order_)),
+      ring_(std::move(o.ring_)),
+      head_(o.head_),
+      slots_(std::move(o.slots_)),
       path_(std::move(o.path_)),
       fd_(std::exchange(o.fd_, -1)),
       records_in_file_(o.records_in_file_) {}
@@ -62,8 +71,9 @@ dedup_window& dedup_window::operator=(dedup_window&& o) noexcept {
   if (this != &o) {
     if (fd_ >= 0) ::close(fd_);
     capacity_ = o.capacity_;
-    set_ = std::move(o.set_);
-    order_ = std::move(o.order_);
+    ring_ = std::move(o.ring_);
+    head_ = o.head_;
+    slots_ = std::move(o.slots_);
     path_ = std::move(o.path_);
     fd_ = std::exchange(o.fd_, -1);
     records_in_file_ = o.records_in_file_;
@@ -125,22 +135,62 @@ dedup_window dedup_window::open(const std::string& path, std::size_t capacity,
   return w;
 }
 
+std::size_t dedup_window::find(const key& k, std::uint64_t h) const noexcept {
+  const std::size_t mask = slots_.size() - 1;
+  const std::uint64_t tag = h >> 32;
+  for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+    const std::uint64_t s = slots_[i];
+    if (s == 0) return npos;
+    if ((s >> 32) == tag && ring_[(s & 0xffffffffu) - 1] == k) return i;
+  }
+}
+
+// Empties a slot and pulls back the entries after it that probing would no
+// longer reach (their home is not in the cyclic range after the hole).
+void dedup_window::erase_slot(std::size_t hole) noexcept {
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t j = (hole + 1) & mask; slots_[j] != 0; j = (j + 1) & mask) {
+    const std::size_t home = hash(ring_[(slots_[j] & 0xffffffffu) - 1]) & mask;
+    if (((j - home) & mask) >= ((j - hole) & mask)) {
+      slots_[hole] = slots_[j];
+      hole = j;
+    }
+  }
+  slots_[hole] = 0;
+}
+
 bool dedup_window::contains(const producer_id& producer, std::uint64_t seq) const {
-  return set_.count(key{producer, seq}) != 0;
+  const key k{producer, seq};
+  return find(k, hash(k)) != npos;
 }
 
 void dedup_window::remember(const key& k) {
-  if (!set_.insert(k).second) return;
-  order_.push_back(k);
-  if (order_.size() > capacity_) {
-    set_.erase(order_.front());
-    order_.pop_front();
+  const std::uint64_t h = hash(k);
+  if (find(k, h) != npos) return;
+  std::size_t index;
+  if (ring_.size() < capacity_) {
+    index = ring_.size();
+    ring_.push_back(k);
+  } else {  // forget the oldest, and take its place in the ring
+    index = head_;
+    erase_slot(find(ring_[index], hash(ring_[index])));
+    ring_[index] = k;
+    head_ = (head_ + 1) % capacity_;
   }
+  const std::size_t mask = slots_.size() - 1;
+  std::size_t i = h & mask;
+  while (slots_[i] != 0) i = (i + 1) & mask;
+  slots_[i] = ((h >> 32) << 32) | (index + 1);
+}
+
+template <class F>
+void dedup_window::for_each_oldest_first(F f) const {
+  for (std::size_t n = 0; n < ring_.size(); ++n) f(ring_[(head_ + n) % ring_.size()]);
 }
 
 void dedup_window::insert(const producer_id& producer, std::uint64_t seq) {
   const key k{producer, seq};
-  if (set_.count(k)) return;
+  if (find(k, hash(k)) != npos) return;
   if (fd_ >= 0) {
     const std::uint64_t end = magic.size() + records_in_file_ * record_size;
     try {
@@ -161,8 +211,8 @@ void dedup_window::compact() {
   const std::string tmp = path_ + ".tmp";
   auto fd = detail::open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   std::string out(magic);
-  out.reserve(magic.size() + order_.size() * record_size);
-  for (const auto& k : order_) out += encode(k.producer, k.seq);
+  out.reserve(magic.size() + ring_.size() * record_size);
+  for_each_oldest_first([&](const key& k) { out += encode(k.producer, k.seq); });
   detail::write_all(fd.get(), out, tmp);
   detail::sync_data(fd.get(), tmp);
   if (std::rename(tmp.c_str(), path_.c_str()) != 0) detail::throw_errno(errno, "rename", tmp);
@@ -171,7 +221,7 @@ void dedup_window::compact() {
   ::close(fd_);
   fd_ = fd.release();
   // O_WRONLY without O_APPEND: the offset is at the end of what was written.
-  records_in_file_ = order_.size();
+  records_in_file_ = ring_.size();
 }
 
 }  // namespace zmqkit

@@ -20,10 +20,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <string>
-#include <unordered_set>
+#include <vector>
 
 #include <zmqkit/envelope.hpp>
 
@@ -31,7 +30,8 @@ namespace zmqkit {
 
 class dedup_window {
  public:
-  // In memory only.
+  // In memory only. Takes about 40 bytes per pair of capacity (at most 2^30),
+  // allocated up front.
   explicit dedup_window(std::size_t capacity = 100000);
   // Loads path (creating it, 0644, if missing) and appends to it from then
   // on. on_problem gets one line if a bad tail was cut off. Throws
@@ -49,7 +49,7 @@ class dedup_window {
   // then does not settle the event, and it comes again.
   void insert(const producer_id& producer, std::uint64_t seq);
 
-  std::size_t size() const noexcept { return order_.size(); }
+  std::size_t size() const noexcept { return ring_.size(); }
   std::size_t capacity() const noexcept { return capacity_; }
   const std::string& path() const noexcept { return path_; }
 
@@ -59,15 +59,23 @@ class dedup_window {
     std::uint64_t seq;
     bool operator==(const key& o) const noexcept { return seq == o.seq && producer == o.producer; }
   };
-  struct key_hash {
-    std::size_t operator()(const key& k) const noexcept;
-  };
+  static std::uint64_t hash(const key& k) noexcept;
+  static constexpr std::size_t npos = ~std::size_t{0};
+  std::size_t find(const key& k, std::uint64_t h) const noexcept;  // slot index or npos
+  void erase_slot(std::size_t slot) noexcept;
   void remember(const key& k);
+  template <class F>
+  void for_each_oldest_first(F f) const;
   void compact();
 
+  // The keys live in a ring in insertion order (ring_[head_] is the oldest
+  // once it is full); an open-addressing table (linear probing, at most half
+  // full, backward-shift deletion) maps them to their ring index: no
+  // allocation per insert, one or two cache lines per lookup.
   std::size_t capacity_;
-  std::unordered_set<key, key_hash> set_;
-  std::deque<key> order_;  // oldest first
+  std::vector<key> ring_;
+  std::size_t head_ = 0;
+  std::vector<std::uint64_t> slots_;  // 0 empty, else hash's high 32 bits | ring index + 1
   std::string path_;
   int fd_ = -1;
   std::uint64_t records_in_file_ = 0;
