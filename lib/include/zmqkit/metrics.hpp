@@ -33,7 +33,8 @@ namespace zmqkit {
 // counters) whatever the range.
 class latency_histogram {
  public:
-  explicit latency_histogram(int sub_bits = 4);
+  latency_histogram() : latency_histogram(4) {}
+  explicit latency_histogram(int sub_bits);
 
   void record(std::int64_t ns);  // a negative value counts as 0
   std::uint64_t count() const noexcept { return count_; }
@@ -92,7 +93,8 @@ class event_metrics {
   static constexpr std::string_view overflow_topic = "(other)";
   using clock = std::chrono::steady_clock;
 
-  explicit event_metrics(std::size_t max_topics = 256);
+  event_metrics() : event_metrics(256) {}
+  explicit event_metrics(std::size_t max_topics);
 
   topic_metrics& topic(std::string_view name);
   // Counts m as an event of its topic, with its queued and transit latency
