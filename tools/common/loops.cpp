@@ -8,7 +8,8 @@ void receive_options::add_to(CLI::App& app, const std::string& default_format) {
                  "Exit with status 3 after this many seconds without a message")
       ->check(CLI::PositiveNumber);
   app.add_flag("--stats", stats,
-               "On exit, print received, rate, gaps, duplicates, decode errors, latency to stderr");
+               "On exit, print to stderr received, rate, gaps, duplicates, decode errors, latency, and per "
+               "topic its events, rate and latency split, and a durable subscription's backlog");
   output.add_to(app, default_format);
 }
 
