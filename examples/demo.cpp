@@ -19,23 +19,15 @@
 #include <thread>
 #include <vector>
 
+#include "events.hpp"
+
 using namespace std::chrono_literals;
 using zmqkit::endpoint;
 
 namespace {
 
-struct user_registered {
-  std::string user;
-  std::string email;
-  MSGPACK_DEFINE_MAP(user, email)
-};
-
-struct order_placed {
-  std::string order_id;
-  std::string user;
-  double total = 0;
-  MSGPACK_DEFINE_MAP(order_id, user, total)
-};
+using shop::order_placed;
+using shop::user_registered;
 
 std::mutex print_mutex;
 
