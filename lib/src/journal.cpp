@@ -136,6 +136,7 @@ struct journal::state {
     counters.syncs++;
     counters.sync_time += last_sync - t0;
     unsynced = false;
+    if (opts.on_sync) opts.on_sync(last_sync - t0);
   }
 
   // Writes the pending records to the tail. On a full disk the file is cut

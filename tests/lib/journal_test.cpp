@@ -308,6 +308,16 @@ TEST_CASE("journal: SHALL fdatasync on every commit with the always policy only"
     CHECK(j.stats().syncs == 2);
     CHECK_FALSE(j.sync_deadline());
   }
+  SUBCASE("always, each sync reported with its duration") {
+    journal::options o;
+    std::vector<std::chrono::nanoseconds> reported;
+    o.on_sync = [&](std::chrono::nanoseconds d) { reported.push_back(d); };
+    auto j = journal::open(d.path(), o);
+    fill(j, 1, 3);
+    fill(j, 4, 3);
+    REQUIRE(reported.size() == 2);
+    CHECK(reported[0] + reported[1] == j.stats().sync_time);
+  }
   SUBCASE("never") {
     journal::options o;
     o.sync = zmqkit::durability::parse("never");

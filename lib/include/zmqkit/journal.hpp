@@ -96,6 +96,10 @@ class journal {
     // Problems worth a line in a log (torn tail dropped, segment
     // quarantined). Called on the journal's thread; must not throw.
     std::function<void(const std::string&)> on_problem;
+    // Each fdatasync of the segment being written, with how long it took
+    // (the forwarder's fsync latency histogram). Called on the journal's
+    // thread; must not throw.
+    std::function<void(std::chrono::nanoseconds)> on_sync;
   };
 
   // What open() found and did.
