@@ -9,12 +9,20 @@
 // by ZeroMQ's flow control) until space returns; positions that cannot be
 // saved meanwhile are kept in memory and saved later. A failed fdatasync stops
 // the forwarder: the journal is no longer trustworthy until reopened.
+//
+// Metrics cost one lookup of the topic per message stored and one per
+// message sent to a durable subscription; rates are refreshed by the loop's
+// 100 ms tick. Another thread reads them as a snapshot the actor builds when
+// asked (metrics()), so nothing the actor touches per message is shared.
 #include <zmqkit/forwarder.hpp>
 
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include <zmqkit/cursor_store.hpp>
@@ -26,17 +34,6 @@ namespace zmqkit {
 
 using detail::clock;
 using detail::view;
-
-namespace {
-
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-
-}  // namespace
 
 struct forwarder::impl {
   struct item {
@@ -52,6 +49,9 @@ struct forwarder::impl {
   };
 
   options o;
+  // Before j: the journal reports syncs from the moment it opens.
+  latency_histogram sync_latency;
+  event_metrics topics;
   journal j;
   cursor_store cursors;
   producer_id journal_id{};
@@ -75,6 +75,18 @@ struct forwarder::impl {
   std::thread thread;
   std::shared_future<void> done;
 
+  detail::rate_meter stored_rate, delivered_rate, acked_rate;
+  clock::time_point last_rates = clock::now();
+  // metrics(): other threads take a ticket and wait for the actor to answer it.
+  struct snapshot_box {
+    std::mutex m;
+    std::condition_variable cv;
+    std::uint64_t asked = 0, answered = 0;
+    std::shared_ptr<const metrics_snapshot> latest;
+    bool stopped = false;
+    std::atomic<bool> wanted{false};  // the actor's cheap check each pass
+  } box;
+
   impl(zmq::context_t& zc, options opts);
   void run() noexcept;
   void loop();
@@ -97,7 +109,9 @@ struct forwarder::impl {
             const producer_table::sender_id* sender, std::uint64_t seq);
   void handle_control();
   void handle_pipe();
-  std::string stats_json() const;
+  metrics_snapshot snapshot() const;
+  void publish_snapshot();
+  void update_rates(clock::time_point now);
   void statistics_reply();
   bool space_returned() const;
 };
@@ -116,10 +130,14 @@ forwarder::impl::impl(zmq::context_t& zc, options opts)
           throw std::invalid_argument("forwarder: needs an intake or a frontend endpoint");
         auto jo = o.journal_options;
         if (!jo.on_problem) jo.on_problem = [this](const std::string& l) { log(l); };
+        jo.on_sync = [this, theirs = jo.on_sync](std::chrono::nanoseconds d) {
+          sync_latency.record(d.count());
+          if (theirs) theirs(d);
+        };
         return journal::open(o.journal_dir, jo);
       }()),
       cursors(o.journal_dir + "/cursors"),
-      ctx{j, cursors, {}, c, [this](const std::string& l) { log(l); }},
+      ctx{j, cursors, {}, c, topics, [this](const std::string& l) { log(l); }},
       zctx(zc),
       pipe_owner(zc, zmq::socket_type::pair),
       pipe_actor(zc, zmq::socket_type::pair) {
@@ -218,6 +236,7 @@ void forwarder::impl::take(item it, std::string_view topic, std::string_view env
     case producer_table::verdict::duplicate:
       it.what = item::state::duplicate;
       c.duplicates++;
+      topics.topic(topic).duplicates++;
       break;
     case producer_table::verdict::ahead:
       it.what = item::state::ahead;
@@ -226,7 +245,7 @@ void forwarder::impl::take(item it, std::string_view topic, std::string_view env
     case producer_table::verdict::store: {
       std::optional<record_key> key;
       if (it.keyed) key = record_key{it.sender, it.seq};
-      it.stored_ns = now_ns();
+      it.stored_ns = unix_now_ns();
       it.fseq = j.append(it.stored_ns, topic, envelope, key);  // journal_full: it.what stays failed
       it.what = item::state::stored;
       it.previous_high = producers.record(it.sender, it.seq);
@@ -326,16 +345,22 @@ void forwarder::impl::finish_batch(std::uint64_t committed) {
       it->what = item::state::failed;
     }
   std::vector<std::pair<std::string, producer_table::sender_id>> acks;
+  const std::int64_t now = unix_now_ns();
   for (auto& it : batch) {
     const bool from_intake = it.identity.size() > 0;
     if (it.what == item::state::stored) {
       c.stored++;
+      auto& t = topics.topic(it.msg->topic());
+      t.events++;
+      t.bytes += it.msg->wire_size();
+      t.queued.record(it.stored_ns - it.msg->time_ns());
       if (live) {
         const std::string pos = encode_position({journal_id, it.fseq, it.stored_ns, committed});
         if (detail::send_frames(*live, {it.msg->topic(), it.msg->envelope(), pos})) {
           c.live_sent++;
           c.back_out++;
           c.back_out_bytes += it.msg->wire_size() + pos.size();
+          t.transit.record(now - it.stored_ns);
         }
       }
     }
@@ -362,34 +387,49 @@ void forwarder::impl::finish_batch(std::uint64_t committed) {
   if (j.segment_base() != checkpoint_base) save_producers();
 }
 
-std::string forwarder::impl::stats_json() const {
-  const auto st = j.stats();
-  const double mean_sync_us =
-      st.syncs ? std::chrono::duration<double, std::micro>(st.sync_time).count() / st.syncs : 0.0;
-  std::string out = "{\"journal\":{\"directory\":" + json_quote(j.directory()) +
-                    ",\"first_fseq\":" + std::to_string(st.first_fseq) +
-                    ",\"next_fseq\":" + std::to_string(st.next_fseq) +
-                    ",\"bytes\":" + std::to_string(st.bytes) +
-                    ",\"segments\":" + std::to_string(st.segments) +
-                    ",\"fsync\":" + json_quote(j.settings().sync.to_string()) +
-                    ",\"syncs\":" + std::to_string(st.syncs) +
-                    ",\"mean_sync_us\":" + std::to_string(mean_sync_us) +
-                    ",\"quarantined_segments\":" + std::to_string(st.quarantined_segments) +
-                    ",\"full\":" + (full ? "true" : "false") + "}";
-  out += ",\"paused\":";
-  out += paused ? "true" : "false";
-  const std::pair<const char*, std::uint64_t> counters[] = {
-      {"stored", c.stored},         {"duplicates", c.duplicates},   {"refused", c.refused},
-      {"nacked_full", c.nacked_full}, {"too_big", c.too_big},       {"bad_frames", c.bad_frames},
-      {"live_sent", c.live_sent},   {"replay_sent", c.replay_sent}, {"replay_acked", c.replay_acked},
-      {"redelivered", c.redelivered}, {"link_sent", c.link_sent},   {"link_acked", c.link_acked},
-      {"link_rewinds", c.link_rewinds}, {"link_dropped", c.link_dropped}};
-  out += ",\"counters\":{";
-  for (std::size_t i = 0; i < std::size(counters); ++i)
-    out += std::string(i ? "," : "") + "\"" + counters[i].first + "\":" + std::to_string(counters[i].second);
-  out += "},\"subscriptions\":" + (hub ? hub->stats_json() : std::string("[]"));
-  out += ",\"forward_to\":" + (fwd ? fwd->stats_json() : std::string("null"));
-  return out + "}";
+forwarder::metrics_snapshot forwarder::impl::snapshot() const {
+  metrics_snapshot m;
+  m.journal_dir = j.directory();
+  m.fsync = j.settings().sync.to_string();
+  m.journal_stats = j.stats();
+  m.sync_latency = sync_latency;
+  m.paused = paused;
+  m.full = full;
+  m.counts = c;
+  m.stored_per_s = stored_rate.per_s;
+  m.delivered_per_s = delivered_rate.per_s;
+  m.acked_per_s = acked_rate.per_s;
+  m.topics = topics;
+  if (hub) m.subscriptions = hub->figures();
+  if (fwd) m.forward_to = fwd->figures();
+  return m;
+}
+
+void forwarder::impl::publish_snapshot() {
+  std::uint64_t ticket;
+  {
+    std::lock_guard<std::mutex> lock(box.m);
+    ticket = box.asked;
+    box.wanted = false;
+  }
+  auto latest = std::make_shared<const metrics_snapshot>(snapshot());
+  {
+    std::lock_guard<std::mutex> lock(box.m);
+    box.latest = std::move(latest);
+    box.answered = ticket;
+  }
+  box.cv.notify_all();
+}
+
+void forwarder::impl::update_rates(clock::time_point now) {
+  topics.tick(now);
+  const double secs = std::chrono::duration<double>(now - last_rates).count();
+  if (secs < 1.0) return;
+  last_rates = now;
+  stored_rate.update(c.stored, secs);
+  delivered_rate.update(c.live_sent + c.replay_sent, secs);
+  acked_rate.update(c.replay_acked, secs);
+  if (hub) hub->update_rates(secs);
 }
 
 void forwarder::impl::statistics_reply() {
@@ -417,7 +457,7 @@ void forwarder::impl::handle_control() {
       statistics_reply();
       continue;
     } else if (cmd == "STATS") {
-      reply = stats_json();
+      reply = detail::stats_json(snapshot());
     } else {
       reply = "ERROR unknown command: " + std::string(cmd.substr(0, 64));
     }
@@ -429,7 +469,7 @@ void forwarder::impl::handle_pipe() {
   bool truncated = false;
   while (detail::receive_frames(pipe_actor, frames, &truncated, 1)) {
     if (view(frames[0]) == "STATS") {
-      (void)pipe_actor.send(zmq::buffer(stats_json()), zmq::send_flags::none);
+      (void)pipe_actor.send(zmq::buffer(detail::stats_json(snapshot())), zmq::send_flags::none);
     } else {
       stopping = true;
     }
@@ -473,6 +513,7 @@ void forwarder::impl::loop() {
     const auto ready = [&](int i) { return i >= 0 && (items[static_cast<std::size_t>(i)].revents & ZMQ_POLLIN); };
 
     if (ready(0)) handle_pipe();
+    if (box.wanted.load(std::memory_order_relaxed)) publish_snapshot();
     if (ready(i_control)) handle_control();
     if (ready(i_live)) {  // subscriptions: XPUB tracks them itself; drain its copies
       bool t = false;
@@ -504,6 +545,7 @@ void forwarder::impl::loop() {
     if (clock::now() >= next_tick) {
       const auto t = clock::now();
       next_tick = t + std::chrono::milliseconds(100);
+      update_rates(t);
       if (hub) {
         hub->tick(t);
         hub->save_positions();
@@ -549,6 +591,16 @@ void forwarder::impl::run() noexcept {
     failure = e.what();
     log(std::string("stopped: ") + e.what());
   }
+  try {
+    publish_snapshot();  // the last figures stay readable after the stop
+  } catch (const std::exception&) {
+    // out of memory: metrics() keeps the previous one
+  }
+  {
+    std::lock_guard<std::mutex> lock(box.m);
+    box.stopped = true;
+  }
+  box.cv.notify_all();
   // Sockets close here, on the thread that used them.
   intake.reset();
   frontend.reset();
@@ -594,6 +646,16 @@ void forwarder::stop() noexcept {
 std::optional<std::string> forwarder::failure() const {
   if (p_->done.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return std::nullopt;
   return p_->failure;
+}
+
+std::shared_ptr<const forwarder::metrics_snapshot> forwarder::metrics(std::chrono::milliseconds timeout) const {
+  auto& box = p_->box;
+  std::unique_lock<std::mutex> lock(box.m);
+  if (box.stopped) return box.latest;
+  const std::uint64_t ticket = ++box.asked;
+  box.wanted = true;
+  box.cv.wait_for(lock, timeout, [&] { return box.answered >= ticket || box.stopped; });
+  return box.latest;
 }
 
 std::string forwarder::stats_json() {

@@ -132,12 +132,14 @@ void forward_link::save_position() {
   if (ctx_.try_save([&] { ctx_.cursors.save(cursor, std::string_view(b, 16)); })) saved_ = pos;
 }
 
-std::string forward_link::stats_json() const {
+forwarder::metrics_snapshot::link forward_link::figures() const {
   const std::uint64_t head = ctx_.j.committed_fseq() + 1;
-  const std::uint64_t pos = inflight_.empty() ? reader_.position() : inflight_.front().second;
-  return "{\"position\":" + std::to_string(pos) + ",\"unacknowledged\":" +
-         std::to_string(inflight_.size()) + ",\"backlog\":" + std::to_string(head > pos ? head - pos : 0) +
-         ",\"acked_seq\":" + std::to_string(acked_seq_) + "}";
+  forwarder::metrics_snapshot::link l;
+  l.position = inflight_.empty() ? reader_.position() : inflight_.front().second;
+  l.unacknowledged = inflight_.size();
+  l.backlog = head > l.position ? head - l.position : 0;
+  l.acked_seq = acked_seq_;
+  return l;
 }
 
 }  // namespace zmqkit::detail

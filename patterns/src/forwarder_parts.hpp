@@ -22,6 +22,7 @@
 #include <zmqkit/cursor_store.hpp>
 #include <zmqkit/envelope.hpp>
 #include <zmqkit/error.hpp>
+#include <zmqkit/forwarder.hpp>
 #include <zmqkit/journal.hpp>
 #include <zmqkit/metrics.hpp>
 
@@ -31,14 +32,16 @@ namespace zmqkit::detail {
 
 using clock = std::chrono::steady_clock;
 
-struct forwarder_counters {
-  std::uint64_t stored = 0, duplicates = 0, refused = 0, nacked_full = 0, too_big = 0,
-                bad_frames = 0;
-  std::uint64_t live_sent = 0, replay_sent = 0, redelivered = 0, replay_acked = 0;
-  std::uint64_t link_sent = 0, link_acked = 0, link_rewinds = 0, link_dropped = 0;
-  // libzmq's proxy statistics, in its order.
-  std::uint64_t front_in = 0, front_in_bytes = 0, front_out = 0, front_out_bytes = 0;
-  std::uint64_t back_in = 0, back_in_bytes = 0, back_out = 0, back_out_bytes = 0;
+using forwarder_counters = forwarder::counters;
+
+// A counter's rate per second over the last interval of a second or more.
+struct rate_meter {
+  std::uint64_t at_last = 0;
+  double per_s = 0;
+  void update(std::uint64_t count, double seconds) {
+    per_s = static_cast<double>(count - at_last) / seconds;
+    at_last = count;
+  }
 };
 
 struct forwarder_context {
@@ -46,6 +49,7 @@ struct forwarder_context {
   cursor_store& cursors;
   producer_id journal_id;
   forwarder_counters& c;
+  event_metrics& topics;  // per topic: stored, consumed, latency
   std::function<void(const std::string&)> log;
   bool cursors_full = false;  // the last cursor write found the disk full
 
@@ -68,6 +72,9 @@ struct forwarder_context {
   }
 };
 
+// The STATS document (docs/protocol.md, "Control").
+std::string stats_json(const forwarder::metrics_snapshot& m);
+
 // Durable subscriptions on the replay ROUTER.
 class replay_hub {
  public:
@@ -79,12 +86,14 @@ class replay_hub {
   bool pump(std::size_t budget);
   void tick(clock::time_point now);  // redelivery after ack_wait, silent members
   void save_positions();  // named subscriptions whose position moved
-  std::string stats_json() const;
+  void update_rates(double seconds);
+  std::vector<forwarder::metrics_snapshot::subscription> figures() const;
 
  private:
   struct inflight {
     std::string member;  // "" while waiting to be sent again
     clock::time_point deadline;
+    topic_metrics* topic = nullptr;  // counts the acknowledgement as consumed
   };
   struct group {
     std::string name;  // "" for an unnamed subscription
@@ -95,6 +104,8 @@ class replay_hub {
     std::vector<std::string> members;
     std::size_t next_member = 0;
     std::uint64_t saved = 0;  // position last saved
+    std::uint64_t delivered = 0, acked = 0;
+    rate_meter acked_rate;
     std::uint64_t floor() const;
     bool matches(std::string_view topic) const;
   };
@@ -109,7 +120,7 @@ class replay_hub {
   void leave(const std::string& id);
   void requeue(group& g, std::uint64_t fseq);
   std::optional<journal_record> read_at(std::uint64_t fseq);
-  bool pump_group(group& g, std::size_t& budget);
+  bool pump_group(group& g, std::size_t& budget, std::int64_t now_ns);
   void error_reply(const std::string& id, std::string_view reason);
 
   forwarder_context& ctx_;
@@ -131,7 +142,7 @@ class forward_link {
   bool pump(std::size_t budget);
   void tick(clock::time_point now);
   void save_position();  // if it moved
-  std::string stats_json() const;
+  forwarder::metrics_snapshot::link figures() const;
 
  private:
   void rewind(std::uint64_t fseq, std::uint64_t seq);

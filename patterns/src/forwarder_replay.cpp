@@ -5,6 +5,11 @@
 // credit. A named group's position is its ack floor (the lowest fseq not yet
 // acknowledged), saved so that a restart of either side resumes there:
 // delivery is at-least-once.
+//
+// Each message sent records its transit time (stored to sent) under its
+// topic, and its acknowledgement counts it as consumed there: the pending
+// entry keeps a pointer to the topic's figures (std::map nodes stay put),
+// so an ACK costs no lookup.
 #include <algorithm>
 
 #include <msgpack.hpp>
@@ -132,9 +137,12 @@ void replay_hub::handle(std::vector<zmq::message_t>& frames) {
   if (cmd == "CREDIT") {
     m->second.credit = std::min(max_credit, m->second.credit + *number);
   } else if (cmd == "ACK") {
-    if (g.pending.erase(*number) > 0) {
+    if (auto p = g.pending.find(*number); p != g.pending.end()) {
+      if (p->second.topic) p->second.topic->consumed++;
+      g.pending.erase(p);
       g.resend.erase(*number);
       ctx_.c.replay_acked++;
+      g.acked++;
     }
   } else if (cmd == "NACK") {
     if (auto p = g.pending.find(*number); p != g.pending.end()) requeue(g, *number);
@@ -224,15 +232,16 @@ std::optional<journal_record> replay_hub::read_at(std::uint64_t fseq) {
 
 bool replay_hub::pump(std::size_t budget) {
   bool more = false;
+  const std::int64_t now_ns = unix_now_ns();  // one clock read per pass is close enough
   for (auto& [key, g] : groups_)
-    if (pump_group(g, budget)) more = true;
+    if (pump_group(g, budget, now_ns)) more = true;
   for (const auto& id : gone_) leave(id);
   more = more || !gone_.empty();
   gone_.clear();
   return more;
 }
 
-bool replay_hub::pump_group(group& g, std::size_t& budget) {
+bool replay_hub::pump_group(group& g, std::size_t& budget, std::int64_t now_ns) {
   while (budget > 0) {
     // The next member with credit, round robin.
     member* to = nullptr;
@@ -287,7 +296,10 @@ bool replay_hub::pump_group(group& g, std::size_t& budget) {
       g.resend.erase(rec->fseq);
     }
     to->credit--;
-    g.pending[rec->fseq] = inflight{to_id, clock::now() + ack_wait_};
+    auto& topic = ctx_.topics.topic(rec->topic);
+    topic.transit.record(now_ns - rec->time_ns);
+    g.delivered++;
+    g.pending[rec->fseq] = inflight{to_id, clock::now() + ack_wait_, &topic};
     budget--;
   }
   return true;
@@ -312,19 +324,26 @@ void replay_hub::save_positions() {
   }
 }
 
-std::string replay_hub::stats_json() const {
-  std::string out = "[";
-  bool first = true;
+void replay_hub::update_rates(double seconds) {
+  for (auto& [key, g] : groups_) g.acked_rate.update(g.acked, seconds);
+}
+
+std::vector<forwarder::metrics_snapshot::subscription> replay_hub::figures() const {
+  std::vector<forwarder::metrics_snapshot::subscription> out;
+  out.reserve(groups_.size());
   const std::uint64_t head = ctx_.j.committed_fseq() + 1;
   for (const auto& [key, g] : groups_) {
-    if (!first) out += ",";
-    first = false;
-    const std::uint64_t f = g.floor();
-    out += "{\"name\":" + json_quote(g.name) + ",\"members\":" + std::to_string(g.members.size()) +
-           ",\"position\":" + std::to_string(f) + ",\"pending\":" + std::to_string(g.pending.size()) +
-           ",\"backlog\":" + std::to_string(head > f ? head - f : 0) + "}";
+    auto& s = out.emplace_back();
+    s.name = g.name;
+    s.members = g.members.size();
+    s.position = g.floor();
+    s.pending = g.pending.size();
+    s.backlog = head > s.position ? head - s.position : 0;
+    s.delivered = g.delivered;
+    s.acked = g.acked;
+    s.acked_per_s = g.acked_rate.per_s;
   }
-  return out + "]";
+  return out;
 }
 
 }  // namespace zmqkit::detail

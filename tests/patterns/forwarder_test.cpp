@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <future>
 #include <map>
 #include <set>
 #include <string>
@@ -143,6 +144,7 @@ TEST_CASE("forwarder: SHALL store a resent message once and acknowledge it again
   const auto s = stats(fwd);
   CHECK(s["counters"]["stored"] == 50);
   CHECK(s["counters"]["duplicates"].get<std::uint64_t>() > 0);
+  CHECK(s["topics"]["t"]["duplicates"] == s["counters"]["duplicates"]);
   CHECK(s["journal"]["next_fseq"] == 51);
 }
 
@@ -200,4 +202,83 @@ TEST_CASE("forwarder: SHALL share a durable subscription among its members and g
   CHECK(redelivered == held_by_b);     // b's unacknowledged ones went to a
   for (const auto& [n, count] : times) CHECK(count == (held_by_b.count(n) ? 2 : 1));
   CHECK(stats(fwd)["counters"]["redelivered"].get<std::uint64_t>() >= 10);
+}
+
+TEST_CASE("forwarder: SHALL report per topic what it stored and what durable subscriptions consumed, "
+          "with rates, in STATS and to another thread") {
+  zmqkit::test::temp_dir d;
+  zmq::context_t ctx;
+  auto o = options_in(d);
+  o.live.clear();  // every delivery below is to the durable subscription
+  forwarder fwd(ctx, o);
+  zmqkit::reliable_publisher pub(ctx, {{endpoint::connect(fwd.endpoints().intake.at(0))}});
+  for (int i = 1; i <= 30; ++i) REQUIRE(pub.publish("orders", i));
+  for (int i = 1; i <= 20; ++i) REQUIRE(pub.publish("audit", i));
+  REQUIRE(pub.flush(5s));
+
+  zmqkit::durable_subscriber::options so;
+  so.endpoints = {endpoint::connect(fwd.endpoints().replay.at(0))};
+  so.name = "billing";
+  so.start = zmqkit::replay_start::first();
+  so.auto_ack = true;
+  zmqkit::durable_subscriber sub(ctx, so);
+  for (int i = 0; i < 50; ++i) REQUIRE(sub.receive(5s));
+
+  // The ACKs reach the forwarder after the messages: ask until they are in.
+  json s;
+  const auto acked = [&] {
+    s = stats(fwd);
+    return s["subscriptions"].size() == 1 && s["subscriptions"][0]["acked"] == 50;
+  };
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!acked() && std::chrono::steady_clock::now() < deadline) (void)sub.receive(10ms);
+  INFO("STATS: " << s.dump());
+  REQUIRE(s["subscriptions"][0]["acked"] == 50);
+  CHECK(s["counters"]["stored"] == 50);  // the fields that were there before stay
+  const auto& sub_stats = s["subscriptions"][0];
+  CHECK(sub_stats["name"] == "billing");
+  CHECK(sub_stats["delivered"] == 50);
+  CHECK(sub_stats["backlog"] == 0);
+  CHECK(sub_stats["pending"] == 0);
+  for (const auto& [topic, n] : {std::pair{"orders", 30}, std::pair{"audit", 20}}) {
+    const auto& t = s["topics"][topic];
+    CHECK(t["events"] == n);
+    CHECK(t["bytes"].get<std::uint64_t>() > static_cast<std::uint64_t>(n) * 20);
+    CHECK(t["consumed"] == n);
+    CHECK(t["latency_ms"]["queued"]["count"] == n);
+    CHECK(t["latency_ms"]["transit"]["count"] == n);
+  }
+  CHECK(s["journal"]["sync_ms"]["count"].get<std::uint64_t>() >= 1);
+  CHECK(s["journal"]["sync_ms"]["count"] == s["journal"]["syncs"]);
+
+  // Rates are refreshed every second or so: keep a message flowing through
+  // until a refresh has seen every kind of traffic.
+  const auto all_moving = [](const json& st) {
+    const auto positive = [](const json& v) { return v.get<double>() > 0; };
+    return positive(st["rates"]["stored_per_s"]) && positive(st["rates"]["delivered_per_s"]) &&
+           positive(st["rates"]["acked_per_s"]) && positive(st["topics"]["orders"]["events_per_s"]) &&
+           positive(st["topics"]["orders"]["consumed_per_s"]) &&
+           positive(st["subscriptions"][0]["acked_per_s"]);
+  };
+  deadline = std::chrono::steady_clock::now() + 10s;
+  for (int i = 31; !all_moving(s = stats(fwd)) && std::chrono::steady_clock::now() < deadline; ++i) {
+    REQUIRE(pub.publish("orders", i));
+    REQUIRE(pub.flush(5s));
+    REQUIRE(sub.receive(5s));
+  }
+  INFO("STATS: " << s.dump());
+  CHECK(all_moving(s));
+
+  // metrics(): the same figures, for another thread.
+  const auto snap = std::async(std::launch::async, [&] { return fwd.metrics(); }).get();
+  REQUIRE(snap);
+  CHECK(snap->counts.stored >= 50);
+  CHECK(snap->topics.topics().at("audit").events == 20);
+  REQUIRE(snap->subscriptions.size() == 1);
+  CHECK(snap->subscriptions[0].name == "billing");
+  CHECK(snap->fsync == "always");
+  fwd.stop();
+  const auto last = fwd.metrics();  // the last figures, at once, once stopped
+  REQUIRE(last);
+  CHECK(last->counts.stored == snap->counts.stored);
 }

@@ -7,7 +7,8 @@
 // An actor: the constructor opens the journal, binds and connects every
 // socket (throwing zmqkit::error if any fails) and starts one thread that
 // owns them; the destructor stops it (flush, sync, save positions) and joins.
-// The object itself is steered from the thread that made it.
+// The object itself is steered from the thread that made it; only
+// metrics() may be called from any thread.
 //
 // Example:
 //   zmqkit::forwarder::options o;
@@ -29,6 +30,7 @@
 
 #include <zmqkit/endpoint.hpp>
 #include <zmqkit/journal.hpp>
+#include <zmqkit/metrics.hpp>
 #include <zmqkit/socket_options.hpp>
 
 namespace zmqkit {
@@ -66,6 +68,49 @@ class forwarder {
     std::vector<std::string> intake, frontend, live, replay, control, forward_to;
   };
 
+  // What the actor counts from its start (STATS "counters"; libzmq's proxy
+  // statistics are the front_* and back_* ones).
+  struct counters {
+    std::uint64_t stored = 0, duplicates = 0, refused = 0, nacked_full = 0, too_big = 0,
+                  bad_frames = 0;
+    std::uint64_t live_sent = 0, replay_sent = 0, redelivered = 0, replay_acked = 0;
+    std::uint64_t link_sent = 0, link_acked = 0, link_rewinds = 0, link_dropped = 0;
+    std::uint64_t front_in = 0, front_in_bytes = 0, front_out = 0, front_out_bytes = 0;
+    std::uint64_t back_in = 0, back_in_bytes = 0, back_out = 0, back_out_bytes = 0;
+  };
+
+  // The actor's figures at one moment (docs/metrics.md): what STATS
+  // reports and a metrics endpoint exports. Rates are over the last second
+  // or so.
+  struct metrics_snapshot {
+    std::string journal_dir;
+    std::string fsync;  // the durability policy, as given
+    journal::statistics journal_stats;
+    latency_histogram sync_latency;  // each fdatasync of the journal
+    bool paused = false, full = false;
+    counters counts;
+    double stored_per_s = 0, delivered_per_s = 0, acked_per_s = 0;
+    // Per topic: events and bytes stored, duplicates dropped, consumed
+    // (acknowledged by a durable subscription), queued latency (envelope
+    // time to stored) and transit latency (stored to sent out).
+    event_metrics topics;
+    struct subscription {
+      std::string name;  // "" for an unnamed one
+      std::size_t members = 0;
+      std::uint64_t position = 0;  // its ack floor: the first fseq not acknowledged
+      std::uint64_t pending = 0;   // sent, not acknowledged yet
+      std::uint64_t backlog = 0;   // journal head minus position
+      std::uint64_t delivered = 0, acked = 0;  // since the forwarder started
+      double acked_per_s = 0;
+    };
+    std::vector<subscription> subscriptions;
+    struct link {
+      std::uint64_t position = 0;  // first fseq not acknowledged by the next hop
+      std::uint64_t unacknowledged = 0, backlog = 0, acked_seq = 0;
+    };
+    std::optional<link> forward_to;
+  };
+
   forwarder(zmq::context_t& context, options opts);
   ~forwarder();
   forwarder(const forwarder&) = delete;
@@ -85,6 +130,12 @@ class forwarder {
   std::optional<std::string> failure() const;
   // The STATS document (JSON), fetched from the actor; "" once it stopped.
   std::string stats_json();
+  // Thread-safe: asks the actor for a fresh snapshot and waits for it (the
+  // actor answers between two passes of its loop, within about 100 ms) up to
+  // timeout. Gives the latest one it has when the actor is slower or has
+  // stopped (its last figures), nullptr if there was never one.
+  std::shared_ptr<const metrics_snapshot> metrics(std::chrono::milliseconds timeout =
+                                                      std::chrono::milliseconds(1000)) const;
 
   struct impl;
 
