@@ -1,8 +1,8 @@
 # Every third-party lookup in one place. Used by the build and, installed next
 # to zmqkitConfig.cmake, by consumers' find_package(zmqkit), so both resolve
 # the same packages. All come from Debian: libzmq3-dev, cppzmq-dev,
-# libmsgpack-cxx-dev, libxxhash-dev (the build also needs libcli11-dev and
-# doctest-dev).
+# libmsgpack-cxx-dev, libxxhash-dev (the build also needs libcli11-dev,
+# nlohmann-json3-dev, prometheus-cpp-dev and doctest-dev).
 include(CMakeFindDependencyMacro)
 
 find_dependency(cppzmq)    # imports libzmq as well
@@ -28,4 +28,8 @@ endif()
 if(ZMQKIT_BUILDING AND ZMQKIT_BUILD_TOOLS)
   find_package(CLI11 REQUIRED)           # libcli11-dev
   find_package(nlohmann_json 3 REQUIRED)  # nlohmann-json3-dev: JSON <-> msgpack
+  # prometheus-cpp-dev: zmq-forwarder --metrics (its Exposer serves HTTP with
+  # civetweb, whose C++ callbacks struct we fill in).
+  find_package(prometheus-cpp REQUIRED COMPONENTS pull)
+  find_package(civetweb REQUIRED)
 endif()

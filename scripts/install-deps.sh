@@ -7,6 +7,7 @@ set -eu
 packages="g++ cmake make pkg-config
 libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libcli11-dev doctest-dev
 python3 python3-zmq python3-msgpack nlohmann-json3-dev libxxhash-dev
+prometheus-cpp-dev prometheus
 strace util-linux"
 
 missing=""

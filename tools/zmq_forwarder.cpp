@@ -2,8 +2,10 @@
 #include <zmqkit/forwarder.hpp>
 
 #include <iostream>
+#include <optional>
 
 #include "common/cli.hpp"
+#include "common/metrics_endpoint.hpp"
 
 namespace {
 
@@ -51,6 +53,7 @@ int main(int argc, char** argv) {
   std::string dir;
   std::vector<std::string> intake, frontend, live, replay, control, forward_to;
   std::string fsync = "always";
+  std::string metrics;
   std::uint64_t segment_mib = 64, max_mib = 0, max_messages = 0, max_age_s = 0;
   double ack_wait_s = 30, member_timeout_s = 10, link_resend_s = 5, commit_interval_ms = 1;
   bool verbose = false;
@@ -63,6 +66,9 @@ int main(int argc, char** argv) {
   app.add_option("--frontend", frontend, "Plain publishers' endpoint (XSUB) [@tcp://127.0.0.1:5559]");
   app.add_option("--control", control, "Control endpoint (REP): PAUSE RESUME TERMINATE STATISTICS STATS [@tcp://127.0.0.1:5563]");
   app.add_option("--forward-to", forward_to, "Another forwarder's intake to send everything to (connects)");
+  app.add_option("--metrics", metrics,
+                 "Serve Prometheus metrics at http://HOST:PORT/metrics; HOST an IP address or *, "
+                 "PORT 0 for any free one [off]");
   app.add_option("--fsync", fsync, "always | interval:MS | never [always]");
   app.add_option("--commit-interval", commit_interval_ms,
                  "With --fsync always: start a group commit (fdatasync) at most this often, in ms; "
@@ -87,6 +93,7 @@ int main(int argc, char** argv) {
       "  zmq-forwarder -d /var/lib/zmqkit --intake '@tcp://*:5560' --replay '@tcp://*:5561' \\\n"
       "      --forward-to '>tcp://hub.example:5560'           a store-and-forward hop\n"
       "  zmq-forwarder -d ./j --fsync interval:10 --max-mib 1024   faster, bounded on disk\n"
+      "  zmq-forwarder -d ./j --metrics 127.0.0.1:9464        Prometheus scrapes :9464/metrics\n"
       "Give 'none' to switch a role off: --live none. Each role takes several endpoints.\n"
       "SIGINT or SIGTERM: stop taking messages, sync, save positions, exit 0.\n"));
 
@@ -108,6 +115,7 @@ int main(int argc, char** argv) {
     o.frontend = role(frontend, "tcp://127.0.0.1:5559");
     o.control = role(control, "tcp://127.0.0.1:5563");
     o.forward_to = parsed(forward_to, endpoint_mode::connect);
+    const std::string metrics_at = metrics.empty() ? "" : parse_metrics_address(metrics);
     if (o.intake.empty() && o.frontend.empty())
       throw usage_error("nothing to take messages from: keep --intake or --frontend");
     const auto secs = [](double s) {
@@ -129,6 +137,9 @@ int main(int argc, char** argv) {
     socket_reporter report(verbose, tool, ctx);
     const auto zap = report.secure(sock, o.socket, all);
     forwarder fwd(ctx, o);
+    // After the forwarder, so it stops serving before the forwarder goes.
+    std::optional<metrics_endpoint> http;
+    if (!metrics_at.empty()) http.emplace(metrics_at, [&fwd] { return fwd.metrics(); });
     std::vector<std::string> resolved;
     for (const auto* eps : {&fwd.endpoints().intake, &fwd.endpoints().replay, &fwd.endpoints().live,
                             &fwd.endpoints().frontend, &fwd.endpoints().control,
@@ -144,7 +155,8 @@ int main(int argc, char** argv) {
       say(tool, "ready:" + show("intake", b.intake, o.intake) + show("replay", b.replay, o.replay) +
                     show("live", b.live, o.live) + show("frontend", b.frontend, o.frontend) +
                     show("control", b.control, o.control) +
-                    show("forward-to", b.forward_to, o.forward_to) + " journal=" + dir +
+                    show("forward-to", b.forward_to, o.forward_to) +
+                    (http ? " metrics=@" + http->url() : std::string()) + " journal=" + dir +
                     " fsync=" + o.journal_options.sync.to_string() +
                     (r.bytes_dropped ? " recovered: " + r.tail_problem : std::string()));
     }
