@@ -53,7 +53,7 @@ wait_for 30 '[ "$(ls "$run/done" | grep -c "^job-[0-9]*$")" -eq "$jobs" ]'
 finisher=$(cat "$run/done/job-$victim")
 kill "$worker_2" "$worker_3"
 wait "$worker_2" "$worker_3" || true
-cat "$run/worker-2.log" "$run/worker-3.log" | grep -v started || true
+grep -h "jobs done" "$run/worker-2.log" "$run/worker-3.log" || true
 
 lost=0
 n=1
