@@ -135,9 +135,10 @@ struct authenticator::state {
       log("refused " + address + " (" + mechanism + "): " + v.text +
           (v.user.empty() ? std::string() : " " + v.user));
     }
-    const std::array<std::string_view, 6> reply{"1.0", request_id, v.code, v.text,
-                                                v.code == std::string_view("200") ? v.user : "",
-                                                ""};
+    // Both arms are views: `? v.user : ""` would make a temporary string
+    // that dies before the views are sent.
+    const std::string_view user = v.code == std::string_view("200") ? std::string_view(v.user) : "";
+    const std::array<std::string_view, 6> reply{"1.0", request_id, v.code, v.text, user, ""};
     for (std::size_t i = 0; i < reply.size(); ++i)
       zap.send(zmq::buffer(reply[i]),
                i + 1 < reply.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);

@@ -369,3 +369,40 @@ TEST_CASE("security: SHALL survive random bytes on a secured port and leak nothi
   for (int i = 0; i < rounds; ++i) REQUIRE(sub.receive(10s));
   CHECK(auth.accepted() == 1);
 }
+
+TEST_CASE("authenticator: SHALL answer a ZAP request with the client's key as its user id, and a "
+          "malformed one with 500") {
+  // A ZAP request made by hand, as libzmq's session makes it (RFC 27).
+  keyring k;
+  zmq::context_t ctx;
+  zmqkit::authenticator auth(ctx, {k.allow});
+  zmq::socket_t req(ctx, zmq::socket_type::req);
+  req.set(zmq::sockopt::rcvtimeo, 5000);
+  req.connect("inproc://zeromq.zap.01");
+  const auto ask = [&](const std::vector<std::string>& frames) {
+    for (std::size_t i = 0; i < frames.size(); ++i)
+      (void)req.send(zmq::buffer(frames[i]), i + 1 < frames.size() ? zmq::send_flags::sndmore
+                                                                 : zmq::send_flags::none);
+    std::vector<std::string> reply;
+    zmq::message_t m;
+    do {
+      REQUIRE(req.recv(m));
+      reply.emplace_back(static_cast<const char*>(m.data()), m.size());
+    } while (m.more());
+    return reply;
+  };
+  const std::string key = zmqkit::z85_key_bytes(k.client.public_key);
+  auto reply = ask({"1.0", "req-7", "zmqkit", "127.0.0.1", "", "CURVE", key});
+  REQUIRE(reply.size() == 6);
+  CHECK(reply[1] == "req-7");
+  CHECK(reply[2] == "200");
+  CHECK(reply[4] == k.client.public_key);
+  reply = ask({"1.0", "req-8", "zmqkit", "127.0.0.1", "", "CURVE", zmqkit::z85_key_bytes(k.stranger.public_key)});
+  CHECK(reply[2] == "400");
+  CHECK(reply[4].empty());
+  reply = ask({"2.0", "req-9"});
+  CHECK(reply[1] == "req-9");
+  CHECK(reply[2] == "500");
+  CHECK(auth.accepted() == 1);
+  CHECK(auth.refused() == 2);
+}
