@@ -316,7 +316,8 @@ void replay_hub::tick(clock::time_point now) {
 }
 
 void replay_hub::save_positions() {
-  for (auto& [key, g] : groups_) {
+  for (auto& entry : groups_) {
+    group& g = entry.second;  // C++17 lambdas cannot capture a structured binding
     if (g.name.empty()) continue;
     const std::uint64_t f = g.floor();
     if (f == g.saved) continue;
