@@ -1,9 +1,10 @@
 #!/bin/sh
 # README command (b), and what CI runs: install what is missing, build with
-# warnings as errors, run every test.
+# warnings as errors, run every test, then the unit and pattern tests again
+# under ASan+UBSan and TSan (scripts/sanitize.sh).
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh -DZMQKIT_WERROR=ON
-cd build
-exec ctest --output-on-failure --timeout 300 -j "$(nproc)"
+(cd build && ctest --output-on-failure --timeout 300 -j "$(nproc)")
+scripts/sanitize.sh

@@ -53,6 +53,7 @@ zmq::message_t envelope_writer::frame(std::string_view tail) const {
   auto* out = static_cast<char*>(m.data());
   std::memcpy(out, buf_.data(), buf_.size());
   if (!tail.empty()) std::memcpy(out + buf_.size(), tail.data(), tail.size());
+  detail::wrote(m);
   return m;
 }
 
@@ -187,10 +188,13 @@ std::optional<message> receive_message(zmq::socket_t& socket, zmq::recv_flags fl
     if (!topic.more()) throw decode_error("frames", "1 frame, a zmqkit message has 2");
     zmq::message_t body;
     (void)socket.recv(body);
+    detail::received(topic);
+    detail::received(body);
     std::optional<zmq::message_t> third;
     if (body.more()) {
       third.emplace();
       (void)socket.recv(*third);
+      detail::received(*third);
     }
     if (third && third->more()) {
       std::size_t frames = 3;

@@ -2,6 +2,7 @@
 
 #include <msgpack.hpp>
 
+#include <zmqkit/envelope.hpp>
 #include <zmqkit/msgpack_reader.hpp>
 
 #include "frames.hpp"
@@ -57,11 +58,13 @@ bool receive_frames(zmq::socket_t& s, std::vector<zmq::message_t>& out, bool* tr
   if (truncated) *truncated = false;
   zmq::message_t m;
   if (!s.recv(m, zmq::recv_flags::dontwait)) return false;
+  received(m);
   bool more = m.more();
   out.push_back(std::move(m));
   while (more) {  // the rest of a multipart message is already here
     zmq::message_t next;
     (void)s.recv(next);
+    received(next);
     more = next.more();
     if (out.size() < max_frames) {
       out.push_back(std::move(next));
