@@ -27,12 +27,15 @@
 #include <thread>
 #include <vector>
 
+#include "support/raw_tcp.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
 using zmqkit::certificate;
 using zmqkit::curve_options;
 using zmqkit::endpoint;
+using zmqkit::test::read_until_closed;
+using zmqkit::test::tcp_connect;
 
 namespace {
 
@@ -112,34 +115,6 @@ zmq::socket_t raw_sub(zmq::context_t& ctx, const std::string& address, handshake
   secure(s);
   s.connect(address);
   return s;
-}
-
-int tcp_connect(const std::string& address) {
-  const auto colon = address.rfind(':');
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1))));
-  ::inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
-  return fd;
-}
-
-// Reads what the peer sends until it closes or deadline; returns the bytes.
-std::string read_until_closed(int fd, std::chrono::milliseconds deadline) {
-  std::string got;
-  const auto end = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < end) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0) continue;
-    char buf[4096];
-    const auto n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) return got;
-    got.append(buf, static_cast<std::size_t>(n));
-  }
-  FAIL("the server kept the connection open past the deadline");
-  return got;
 }
 
 }  // namespace
