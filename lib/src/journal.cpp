@@ -674,10 +674,14 @@ struct journal::reader::impl {
         skip_to(it->first);
         continue;
       }
+      const auto after = it;
       --it;
       segment& seg = it->second;
       if (seg.quarantined || pos >= s->end_of(it->first)) {
-        skip_to(s->end_of(it->first));
+        // On to the next segment, over any gap before it (a segment that
+        // ends early, where a newer quarantined file was set aside): its
+        // base is above pos, so every pass of this loop moves on.
+        skip_to(after == s->segs.end() ? s->committed + 1 : after->first);
         continue;
       }
       fd = detail::open_file(seg.path, O_RDONLY);

@@ -529,6 +529,30 @@ TEST_CASE("journal: SHALL set aside, not cut, a tail segment damaged before its 
   CHECK(read_all(j).fseqs == range(before, before));
 }
 
+// Found by tests/fuzz (journal_recovery): open starts a new segment past a
+// quarantined file newer than the tail, and a reader that reached the end of
+// the old tail then looped for ever instead of going over the gap.
+TEST_CASE("journal: SHALL read over the gap left by a quarantined file newer than the tail") {
+  temp_dir d;
+  {
+    auto j = journal::open(d.path(), {});
+    fill(j, 1, 3);
+  }
+  {
+    std::ofstream q(d / "00000000000000000100.log.quarantined", std::ios::binary);
+    q << std::string(64, 'x');
+  }
+  auto j = journal::open(d.path(), {});
+  const auto next = j.next_fseq();
+  CHECK(next > 100);  // past every fseq the quarantined file could hold
+  fill(j, next, 1);
+  auto r = j.read_from(1);
+  std::vector<std::uint64_t> fseqs;
+  while (auto rec = r.next()) fseqs.push_back(rec->fseq);
+  CHECK(fseqs == std::vector<std::uint64_t>{1, 2, 3, next});
+  CHECK(r.skipped() == next - 4);
+}
+
 TEST_CASE("journal: SHALL keep times rising across a reopen with an empty tail") {
   temp_dir d;
   std::uint64_t base = 0;
