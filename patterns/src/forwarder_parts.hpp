@@ -98,7 +98,10 @@ class replay_hub {
   struct group {
     std::string name;  // "" for an unnamed subscription
     std::vector<std::string> prefixes;
+    // Empty while a named group has no members: its reader holds a segment
+    // open, so it is closed and the group kept at `parked` until one comes.
     std::optional<journal::reader> reader;
+    std::uint64_t parked = 0;
     std::map<std::uint64_t, inflight> pending;
     std::set<std::uint64_t> resend;
     std::vector<std::string> members;

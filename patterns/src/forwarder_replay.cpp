@@ -75,7 +75,7 @@ std::optional<std::vector<std::string>> parse_prefixes(std::string_view bytes) {
 }  // namespace
 
 std::uint64_t replay_hub::group::floor() const {
-  const std::uint64_t read = reader ? reader->position() : 0;
+  const std::uint64_t read = reader ? reader->position() : parked;
   return pending.empty() ? read : std::min(pending.begin()->first, read);
 }
 
@@ -195,6 +195,8 @@ void replay_hub::subscribe(const std::string& id, std::vector<zmq::message_t>& f
     }
     g.reader.emplace(ctx_.j.read_from(from));
     g.saved = stored.value_or(0);
+  } else if (!g.reader) {
+    g.reader.emplace(ctx_.j.read_from(g.parked));
   }
   g.members.push_back(id);
   members_[id] = member{key, 0, clock::now()};
@@ -217,7 +219,18 @@ void replay_hub::leave(const std::string& id) {
   g.members.erase(std::remove(g.members.begin(), g.members.end(), id), g.members.end());
   for (auto& [fseq, p] : g.pending)
     if (p.member == id) requeue(g, fseq);
-  if (g.name.empty() && g.members.empty()) groups_.erase(git);
+  if (!g.members.empty()) return;
+  if (g.name.empty()) {
+    groups_.erase(git);
+    return;
+  }
+  // Nobody reads this subscription now: close its reader and keep only its
+  // position. What was sent and not acknowledged lies at or after it, so
+  // the next member gets it again.
+  g.parked = g.floor();
+  g.reader.reset();
+  g.pending.clear();
+  g.resend.clear();
 }
 
 std::optional<journal_record> replay_hub::read_at(std::uint64_t fseq) {

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <future>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -281,4 +282,51 @@ TEST_CASE("forwarder: SHALL report per topic what it stored and what durable sub
   const auto last = fwd.metrics();  // the last figures, at once, once stopped
   REQUIRE(last);
   CHECK(last->counts.stored == snap->counts.stored);
+}
+
+TEST_CASE("forwarder: SHALL close a named subscription's journal reader when its last member leaves, "
+          "and resume it from its position when one comes back") {
+  // Each subscription read holds a segment file open: one per name ever
+  // used would grow the descriptors for as long as the forwarder runs.
+  const auto open_fds = [] {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+    return n;
+  };
+  zmqkit::test::temp_dir d;
+  zmq::context_t ctx;
+  forwarder fwd(ctx, options_in(d));
+  zmqkit::reliable_publisher pub(ctx, {{endpoint::connect(fwd.endpoints().intake.at(0))}});
+  for (int i = 1; i <= 3; ++i) REQUIRE(pub.publish("orders", std::to_string(i)));
+  REQUIRE(pub.flush(10s));
+  const auto members = [&](const std::string& name) {
+    const auto st = stats(fwd);
+    for (const auto& s : st["subscriptions"])
+      if (s["name"] == name) return s["members"].get<int>();
+    return -1;
+  };
+  const auto baseline = open_fds();
+  zmqkit::durable_subscriber::options o;
+  o.endpoints = {endpoint::connect(fwd.endpoints().replay.at(0))};
+  o.start = zmqkit::replay_start::first();
+  for (int visitor = 0; visitor < 20; ++visitor) {
+    o.name = "visitor-" + std::to_string(visitor);
+    zmqkit::durable_subscriber sub(ctx, o);
+    auto m = sub.receive(10s);
+    REQUIRE(m);
+    sub.ack(*m);  // the first acknowledged, the second received and not
+    REQUIRE(sub.receive(10s));
+  }  // each leaves with BYE
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (members("visitor-19") != 0 && std::chrono::steady_clock::now() < deadline) {
+  }
+  REQUIRE(members("visitor-19") == 0);
+  CHECK(open_fds() < baseline + 10);  // not 20 more: the readers are closed (sockets close lazily)
+
+  // Back again: from the position, so "2", never acknowledged, comes again.
+  o.name = "visitor-7";
+  zmqkit::durable_subscriber back(ctx, o);
+  auto m = back.receive(10s);
+  REQUIRE(m);
+  CHECK(text(*m) == "2");
 }
