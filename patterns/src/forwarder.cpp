@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -509,7 +510,14 @@ void forwarder::impl::loop() {
     const int i_live = add(live, true);
     const int i_replay = add(replay, true);
     const int i_link = add(link, true);
-    zmq::poll(items, wait);
+    try {
+      zmq::poll(items, wait);
+    } catch (const zmq::error_t& e) {
+      // A signal for the process may land on this thread (a tool's SIGTERM
+      // handler, a profiler's timer): poll again, as after a timeout.
+      if (e.num() != EINTR) throw;
+      continue;
+    }
     const auto ready = [&](int i) { return i >= 0 && (items[static_cast<std::size_t>(i)].revents & ZMQ_POLLIN); };
 
     if (ready(0)) handle_pipe();

@@ -7,7 +7,11 @@
 #include <zmqkit/forwarder.hpp>
 
 #include <doctest/doctest.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <future>
 #include <filesystem>
@@ -329,4 +333,48 @@ TEST_CASE("forwarder: SHALL close a named subscription's journal reader when its
   auto m = back.receive(10s);
   REQUIRE(m);
   CHECK(text(*m) == "2");
+}
+
+namespace {
+std::atomic<int> usr1_taken{0};
+void on_usr1(int) { usr1_taken++; }
+}  // namespace
+
+// Found by tests/fuzz: libFuzzer's timer (SIGALRM) landed on the actor's
+// thread, its poll returned EINTR and the forwarder stopped, failed. A
+// process's signal may land on any thread that does not block it, e.g.
+// zmq-forwarder's own SIGTERM handler when the main thread has one pending.
+TEST_CASE("forwarder: SHALL go on serving when a signal interrupts its poll") {
+  struct sigaction sa {}, previous {};
+  sa.sa_handler = on_usr1;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART, as the tools' handlers
+  REQUIRE(sigaction(SIGUSR1, &sa, &previous) == 0);
+  zmqkit::test::temp_dir d;
+  zmq::context_t ctx;
+  forwarder fwd(ctx, options_in(d));
+  const std::string control = fwd.endpoints().control.at(0);
+  REQUIRE(request(control, "STATS").size() == 1);  // its thread is up, and waits in its poll
+
+  // Only the actor's thread takes SIGUSR1: it was made before this block,
+  // and libzmq's threads block every signal.
+  sigset_t usr1, before;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  REQUIRE(pthread_sigmask(SIG_BLOCK, &usr1, &before) == 0);
+  REQUIRE(kill(getpid(), SIGUSR1) == 0);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (usr1_taken == 0 && std::chrono::steady_clock::now() < deadline) {
+  }
+  CHECK(usr1_taken == 1);
+
+  zmqkit::reliable_publisher pub(ctx, {{endpoint::connect(fwd.endpoints().intake.at(0))}});
+  REQUIRE(pub.publish("orders", std::string("after the signal")));
+  CHECK(pub.flush(10s));
+  CHECK(stats(fwd)["counters"]["stored"] == 1);
+  CHECK_FALSE(fwd.failure());
+  fwd.stop();
+  CHECK_FALSE(fwd.failure());
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  sigaction(SIGUSR1, &previous, nullptr);
 }
