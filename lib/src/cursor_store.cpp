@@ -27,7 +27,7 @@ cursor_store::cursor_store(std::string dir) : dir_(std::move(dir)) {
 }
 
 bool cursor_store::valid_name(std::string_view name) noexcept {
-  if (name.empty() || name.size() > 128 || name.front() == '.') return false;
+  if (name.empty() || name.size() > max_name || name.front() == '.') return false;
   if (name.size() >= 4 && name.substr(name.size() - 4) == ".tmp") return false;  // ours, mid-write
   return std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -38,7 +38,7 @@ bool cursor_store::valid_name(std::string_view name) noexcept {
 std::string cursor_store::path(std::string_view name) const {
   if (!valid_name(name))
     throw std::invalid_argument("name '" + std::string(name) +
-                                "' must be 1-128 characters of A-Z a-z 0-9 . _ - (not starting with .)");
+                                "' must be 1-200 characters of A-Z a-z 0-9 . _ - (not starting with .)");
   return dir_ + "/" + std::string(name);
 }
 

@@ -378,3 +378,47 @@ TEST_CASE("forwarder: SHALL go on serving when a signal interrupts its poll") {
   pthread_sigmask(SIG_SETMASK, &before, nullptr);
   sigaction(SIGUSR1, &previous, nullptr);
 }
+
+// Found by tests/fuzz (forwarder_intake): a name of 125 to 128 characters
+// passed the SUB check, but its position's cursor, "sub." + name, was too
+// long for the cursor store, whose refusal stopped the forwarder.
+TEST_CASE("forwarder: SHALL keep the position of a subscription whose name has 128 characters") {
+  zmqkit::test::temp_dir d;
+  zmq::context_t ctx;
+  const std::string name(128, 'n');
+  zmqkit::durable_subscriber::options o;
+  o.name = name;
+  o.start = zmqkit::replay_start::first();
+  {
+    forwarder fwd(ctx, options_in(d));
+    zmqkit::reliable_publisher pub(ctx, {{endpoint::connect(fwd.endpoints().intake.at(0))}});
+    REQUIRE(pub.publish("orders", std::string("1")));
+    REQUIRE(pub.publish("orders", std::string("2")));
+    REQUIRE(pub.flush(10s));
+    o.endpoints = {endpoint::connect(fwd.endpoints().replay.at(0))};
+    zmqkit::durable_subscriber sub(ctx, o);
+    auto m = sub.receive(10s);
+    REQUIRE(m);
+    CHECK(text(*m) == "1");
+    sub.ack(*m);
+    const auto acked = [&] {
+      const auto st = stats(fwd);
+      for (const auto& s : st["subscriptions"])
+        if (s["name"] == name) return s["acked"].get<int>();
+      return -1;
+    };
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (acked() != 1 && std::chrono::steady_clock::now() < deadline) {
+    }
+    REQUIRE(acked() == 1);
+    fwd.stop();  // saves the position
+    CHECK_FALSE(fwd.failure());
+  }
+  CHECK(std::filesystem::exists(d / ("journal/cursors/sub." + name)));
+  forwarder fwd(ctx, options_in(d));
+  o.endpoints = {endpoint::connect(fwd.endpoints().replay.at(0))};
+  zmqkit::durable_subscriber again(ctx, o);
+  auto m = again.receive(10s);
+  REQUIRE(m);
+  CHECK(text(*m) == "2");  // resumed from the saved position
+}

@@ -13,6 +13,7 @@
 //   std::uint64_t at = cursors.load_fseq("billing").value_or(0);
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,7 +27,10 @@ class cursor_store {
   // Creates dir when missing; throws zmqkit::error when it cannot.
   explicit cursor_store(std::string dir);
 
-  // Names are 1 to 128 characters of [A-Za-z0-9._-], not starting with '.'.
+  // Names are 1 to 200 characters of [A-Za-z0-9._-], not starting with '.'
+  // nor ending with ".tmp": room for an owner's prefix on a 128-character
+  // name of its own (the forwarder's "sub." + a subscription's name).
+  static constexpr std::size_t max_name = 200;
   static bool valid_name(std::string_view name) noexcept;
 
   // Throws std::invalid_argument for a bad name, zmqkit::error for I/O.
