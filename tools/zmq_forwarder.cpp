@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
   std::string fsync = "always";
   std::string metrics;
   std::uint64_t segment_mib = 64, max_mib = 0, max_messages = 0, max_age_s = 0;
-  double ack_wait_s = 30, member_timeout_s = 10, link_resend_s = 5, commit_interval_ms = 1;
+  double ack_wait_s = 30, member_timeout_s = 10, link_resend_s = 5, link_heartbeat_s = 1,
+         commit_interval_ms = 1;
   bool verbose = false;
   socket_cli_options sock;
   app.add_option("-d,--journal", dir, "Journal directory (created if missing; one forwarder each)")
@@ -85,6 +86,10 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--link-resend", link_resend_s, "Forward-to: go back to the first unacknowledged after this many seconds [5]")
       ->check(CLI::PositiveNumber);
+  app.add_option("--link-heartbeat", link_heartbeat_s,
+                 "Forward-to: PING the next hop this often; silent for 3 PINGs, it is dropped and "
+                 "reconnected (0: off) [1]")
+      ->check(CLI::Range(0.0, 3600.0));
   sock.add_to(app);
   app.add_flag("-v,--verbose", verbose, "Print the endpoints once ready, and journal events, on stderr");
   app.footer(help_footer(
@@ -124,6 +129,7 @@ int main(int argc, char** argv) {
     o.ack_wait = secs(ack_wait_s);
     o.member_timeout = secs(member_timeout_s);
     o.link_resend = secs(link_resend_s);
+    o.link_heartbeat = secs(link_heartbeat_s);
     o.commit_interval = std::chrono::microseconds(static_cast<std::int64_t>(commit_interval_ms * 1000));
     sock.apply(o.socket);
     o.on_log = [&](const std::string& line) { say(tool, line); };  // problems always; they matter

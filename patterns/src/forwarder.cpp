@@ -96,7 +96,7 @@ struct forwarder::impl {
   void log(const std::string& line) const {
     if (o.on_log) o.on_log(line);
   }
-  zmq::socket_t make(zmq::socket_type type) const;
+  zmq::socket_t make(zmq::socket_type type, const socket_options& so) const;
   void load_identity();
   void rebuild_producers();
   void save_producers();
@@ -117,9 +117,9 @@ struct forwarder::impl {
   bool space_returned() const;
 };
 
-zmq::socket_t forwarder::impl::make(zmq::socket_type type) const {
+zmq::socket_t forwarder::impl::make(zmq::socket_type type, const socket_options& so) const {
   zmq::socket_t s(zctx, type);
-  apply_socket_options(s, o.socket, type);
+  apply_socket_options(s, so, type);
   return s;
 }
 
@@ -148,24 +148,41 @@ forwarder::impl::impl(zmq::context_t& zc, options opts)
 
   // Each role with endpoints gets its socket; an empty list leaves it off.
   const auto open = [&](std::optional<zmq::socket_t>& s, zmq::socket_type type,
-                        const std::vector<endpoint>& eps, std::vector<std::string>& resolved) {
+                        const std::vector<endpoint>& eps, std::vector<std::string>& resolved,
+                        const socket_options& so) {
     if (eps.empty()) return false;
-    s.emplace(make(type));
+    s.emplace(make(type, so));
     resolved = attach(*s, eps, o.socket.curve);
     return true;
   };
-  open(intake, zmq::socket_type::router, o.intake, bound.intake);
-  if (open(frontend, zmq::socket_type::xsub, o.frontend, bound.frontend)) {
+  open(intake, zmq::socket_type::router, o.intake, bound.intake, o.socket);
+  if (open(frontend, zmq::socket_type::xsub, o.frontend, bound.frontend, o.socket)) {
     const char everything = 1;  // XSUB: subscribe to every topic
     (void)frontend->send(zmq::const_buffer(&everything, 1));
   }
-  open(live, zmq::socket_type::xpub, o.live, bound.live);
-  if (open(replay, zmq::socket_type::router, o.replay, bound.replay)) {
+  open(live, zmq::socket_type::xpub, o.live, bound.live, o.socket);
+  if (open(replay, zmq::socket_type::router, o.replay, bound.replay, o.socket)) {
     replay->set(zmq::sockopt::router_mandatory, 1);  // a gone member: EHOSTUNREACH, not silence
     hub.emplace(ctx, *replay, o.ack_wait, o.member_timeout);
   }
-  open(control, zmq::socket_type::rep, o.control, bound.control);
-  if (open(link, zmq::socket_type::dealer, o.forward_to, bound.forward_to))
+  open(control, zmq::socket_type::rep, o.control, bound.control, o.socket);
+  // The link notices a dead next hop in 3 heartbeats: a PING unanswered
+  // that long on an idle link, or, on a busy one, data the next hop's
+  // kernel has not acknowledged that long (TCP_USER_TIMEOUT): libzmq sends
+  // a PING only once what it queued before has gone into the socket, so
+  // with the path cut and the send buffer full, no PING would ever go.
+  auto link_options = o.socket;
+  if (o.link_heartbeat.count() > 0) {
+    const auto silence = 3 * o.link_heartbeat;
+    link_options.heartbeat_interval = o.link_heartbeat;
+    link_options.heartbeat_timeout = silence;
+    link_options.on_created = [silence, theirs = o.socket.on_created](zmq::socket_t& s) {
+      s.set(zmq::sockopt::tcp_maxrt, static_cast<int>(silence.count()));
+      s.set(zmq::sockopt::connect_timeout, static_cast<int>(silence.count()));
+      if (theirs) theirs(s);
+    };
+  }
+  if (open(link, zmq::socket_type::dealer, o.forward_to, bound.forward_to, link_options))
     fwd.emplace(ctx, *link, o.link_window, o.link_resend);
   const std::string pipe = "inproc://zmqkit-forwarder-" + to_hex(make_producer_id());
   pipe_actor.bind(pipe);

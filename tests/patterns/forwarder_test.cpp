@@ -7,8 +7,11 @@
 #include <zmqkit/forwarder.hpp>
 
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -23,10 +26,12 @@
 #include <nlohmann/json.hpp>
 
 #include <zmqkit/durable_subscriber.hpp>
+#include <zmqkit/monitor.hpp>
 #include <zmqkit/publisher.hpp>
 #include <zmqkit/reliable_publisher.hpp>
 #include <zmqkit/subscriber.hpp>
 
+#include "support/raw_tcp.hpp"
 #include "support/request.hpp"
 #include "support/temp_dir.hpp"
 
@@ -421,4 +426,57 @@ TEST_CASE("forwarder: SHALL keep the position of a subscription whose name has 1
   auto m = again.receive(10s);
   REQUIRE(m);
   CHECK(text(*m) == "2");  // resumed from the saved position
+}
+
+// A next hop that completes the handshake and then goes silent, as one
+// behind a cut link does: raw TCP, so nothing answers the PINGs.
+TEST_CASE("forwarder: SHALL drop and reconnect a forward-to link whose next hop answers no PING") {
+  zmqkit::test::temp_dir d;
+  zmq::context_t ctx;
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  REQUIRE(::listen(listener, 4) == 0);
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+  const std::string next_hop = "tcp://127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
+
+  auto o = options_in(d);
+  o.forward_to = {endpoint::connect(next_hop)};
+  o.link_heartbeat = 100ms;
+  std::unique_ptr<zmqkit::socket_monitor> link_events;
+  o.socket.on_created = [&](zmq::socket_t& s) {
+    if (s.get(zmq::sockopt::type) == ZMQ_DEALER)
+      link_events = std::make_unique<zmqkit::socket_monitor>(ctx, s, ZMQ_EVENT_DISCONNECTED);
+  };
+  forwarder fwd(ctx, o);
+  REQUIRE(link_events);
+
+  const auto accept_one = [&] {
+    pollfd p{listener, POLLIN, 0};
+    REQUIRE(::poll(&p, 1, 5000) == 1);
+    const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    REQUIRE(fd >= 0);
+    const auto hello = zmqkit::test::zmtp_null_handshake("ROUTER");
+    REQUIRE(::write(fd, hello.data(), hello.size()) == static_cast<ssize_t>(hello.size()));
+    return fd;
+  };
+  const int first = accept_one();
+  // Its PINGs arrive and go unanswered; after 3 intervals it hangs up...
+  const auto got = zmqkit::test::read_until_closed(first, 5s);
+  CHECK(got.find("\x04PING") != std::string::npos);
+  const auto e = link_events->next(5s);
+  REQUIRE(e);
+  CHECK(e->id == ZMQ_EVENT_DISCONNECTED);
+  CHECK(e->endpoint == next_hop);
+  // ...and connects again.
+  const int second = accept_one();
+  ::close(second);
+  ::close(first);
+  ::close(listener);
+  fwd.stop();
+  CHECK_FALSE(fwd.failure());
 }

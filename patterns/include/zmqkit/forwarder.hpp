@@ -52,6 +52,13 @@ class forwarder {
     std::chrono::milliseconds member_timeout = 10000ms;  // replay: silent member is gone
     std::chrono::milliseconds link_resend = 5000ms;      // forward-to: go back after this
     std::size_t link_window = 10000;   // forward-to: unacknowledged messages in flight
+    // Forward-to: a ZMTP PING this often; a next hop silent for three of
+    // them (no PONG, or data unacknowledged by its TCP stack: TCP_MAXRT) is
+    // dropped and reconnected, so a cut link is noticed within about four
+    // intervals. Safe here, unlike on plain sockets, since the link resends
+    // whatever is not acknowledged (docs/design-notes.md). 0: the socket
+    // options' heartbeat, and no TCP_MAXRT.
+    std::chrono::milliseconds link_heartbeat = 1000ms;
     std::size_t max_batch = 4096;      // messages taken per group commit
     // With fsync always, group commits start at most this often: a message
     // that finds the disk idle is committed at once, one that comes while
