@@ -8,7 +8,8 @@ packages="g++ cmake make pkg-config
 libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libcli11-dev doctest-dev
 python3 python3-zmq python3-msgpack nlohmann-json3-dev libxxhash-dev
 prometheus-cpp-dev prometheus
-strace util-linux iproute2 curl"
+clang libclang-rt-14-dev
+strace util-linux iproute2 iptables curl"
 
 missing=""
 for p in $packages; do
