@@ -284,7 +284,7 @@ int main(int argc, char** argv) {
   app.add_option("-n,--count", count, "Messages (req/rep: round trips) per run [100000, fewer above 5 KiB: 512 MiB a run]");
   app.add_option("-p,--pairs", pairs, "zmqkit/raw pairs of runs [5]")->check(CLI::Range(1, 1000));
   app.add_option("--rate", rate, "Latency at this many messages/s, open loop (req/rep: round trips due at this rate)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(number_in(0, 1e9, "messages a second"));
   app.add_option("--impl", which,
                  "both (zmqkit and raw), zmqkit, raw, or also frames: raw libzmq sending zmqkit's own "
                  "frames, encoded once (not for the forwarder; 'all' runs the three) [both]");

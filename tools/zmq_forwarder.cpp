@@ -74,22 +74,23 @@ int main(int argc, char** argv) {
   app.add_option("--commit-interval", commit_interval_ms,
                  "With --fsync always: start a group commit (fdatasync) at most this often, in ms; "
                  "a message arriving at an idle forwarder is committed at once [1]")
-      ->check(CLI::Range(0.0, 100.0));
+      ->check(number_in(0, 100, "milliseconds"));
   app.add_option("--segment-mib", segment_mib, "Roll to a new segment file past this size [64]")
       ->check(CLI::Range(1, 4096));
   app.add_option("--max-mib", max_mib, "Retention: delete oldest segments past this total [no limit]");
   app.add_option("--max-messages", max_messages, "Retention: keep about this many messages [no limit]");
-  app.add_option("--max-age", max_age_s, "Retention: delete segments older than this many seconds [no limit]");
+  app.add_option("--max-age", max_age_s, "Retention: delete segments older than this many seconds [no limit]")
+      ->check(number_in(0, 1e9, "seconds"));
   app.add_option("--ack-wait", ack_wait_s, "Replay: send again what is not acknowledged within this many seconds [30]")
-      ->check(CLI::PositiveNumber);
+      ->check(seconds_in_range());
   app.add_option("--member-timeout", member_timeout_s, "Replay: a silent subscriber is gone after this many seconds [10]")
-      ->check(CLI::PositiveNumber);
+      ->check(seconds_in_range());
   app.add_option("--link-resend", link_resend_s, "Forward-to: go back to the first unacknowledged after this many seconds [5]")
-      ->check(CLI::PositiveNumber);
+      ->check(seconds_in_range());
   app.add_option("--link-heartbeat", link_heartbeat_s,
                  "Forward-to: PING the next hop this often; silent for 3 PINGs, it is dropped and "
                  "reconnected (0: off) [1]")
-      ->check(CLI::Range(0.0, 3600.0));
+      ->check(number_in(0, 3600, "seconds"));
   sock.add_to(app);
   app.add_flag("-v,--verbose", verbose, "Print the endpoints once ready, and journal events, on stderr");
   app.footer(help_footer(

@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
   app.add_option("--wait-subscribers", wait_subscribers,
                  "Before sending, wait until N subscriptions have arrived");
   app.add_option("--wait-timeout", wait_timeout, "Seconds --wait-subscribers waits (then exit 4)")
-      ->check(CLI::PositiveNumber)
+      ->check(seconds_in_range())
       ->capture_default_str();
   app.add_flag("--drop", drop,
                "Let slow subscribers miss messages (PUB's way) instead of waiting for them");
@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
   app.add_option("--ack-timeout", ack_timeout,
                  "With --reliable: seconds to wait for acknowledgements at the end, or for room "
                  "when 10000 are outstanding (then exit 4)")
-      ->check(CLI::PositiveNumber)
+      ->check(seconds_in_range())
       ->capture_default_str();
   app.add_flag("--stats", stats,
                "On exit, print what was sent (with --reliable: sent, acked, resent, nacked, "

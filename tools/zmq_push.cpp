@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   bool verbose = false;
   app.add_option("--timeout", timeout,
                  "Seconds to wait for a puller to take a message (then exit 4)")
-      ->check(CLI::PositiveNumber)
+      ->check(seconds_in_range())
       ->capture_default_str();
   app.add_flag("-v,--verbose", verbose, "Print the endpoints, then socket events, on stderr");
   app.footer(help_footer(

@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"raw", "json", "msgpack"}))
       ->capture_default_str();
   app.add_option("--exec-timeout", exec_timeout, "Seconds a --exec command may run")
-      ->check(CLI::PositiveNumber)
+      ->check(seconds_in_range())
       ->capture_default_str();
   receive_options receiving;
   receiving.add_to(app, "raw");

@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   int retries = 3;
   bool verbose = false;
   app.add_option("--timeout", timeout, "Seconds to wait for each reply before retrying")
-      ->check(CLI::PositiveNumber)
+      ->check(seconds_in_range())
       ->capture_default_str();
   app.add_option("--retries", retries, "Times to resend on a fresh socket before giving up (exit 4)")
       ->check(CLI::NonNegativeNumber)
@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
       auto reply = req.request(m.topic, packed(m.payload), m.headers);
       if (!reply)
         throw unavailable_error("no reply after " + std::to_string(retries + 1) +
-                                " attempts of " + seconds_text(timeout) + " s");
+                                (retries == 0 ? " attempt of " : " attempts of ") +
+                                seconds_text(timeout) + " s");
       if (const auto error = reply->find_header("error")) {
         ++error_replies;
         say(tool, "error reply: " + std::string(*error));

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
 #include <mutex>
@@ -141,9 +143,28 @@ zmqkit::replay_start parse_replay_start(const std::string& text,
 }
 
 std::string seconds_text(double seconds) {
-  std::ostringstream s;
-  s << seconds;
-  return s.str();
+  // Whole numbers in full ("1000000", not "1e+06"); others as %g does.
+  char buf[32];
+  if (std::fabs(seconds) < 1e15 && seconds == std::floor(seconds))
+    std::snprintf(buf, sizeof buf, "%.0f", seconds);
+  else
+    std::snprintf(buf, sizeof buf, "%g", seconds);
+  return buf;
+}
+
+CLI::Validator number_in(double min, double max, const std::string& unit) {
+  const std::string range = "a number of " + unit + " from " + seconds_text(min) + " to " + seconds_text(max);
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        const char* begin = text.c_str();
+        char* end = nullptr;
+        errno = 0;
+        const double v = std::strtod(begin, &end);
+        const bool number = end != begin && *end == '\0' && errno != ERANGE && std::isfinite(v);
+        if (number && v >= min && v <= max) return {};
+        return text + " is not " + range;
+      },
+      range);
 }
 
 void say(const std::string& tool, const std::string& text) {

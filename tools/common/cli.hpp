@@ -147,6 +147,14 @@ zmqkit::replay_start parse_replay_start(const std::string& text,
 // A number of seconds as people write it: "0.3", "10".
 std::string seconds_text(double seconds);
 
+// An option's check: a finite number from min to max, in unit ("seconds",
+// "milliseconds", "messages a second"). CLI11's PositiveNumber and Range
+// let nan through, and 1e300 seconds overflows every duration; this says
+// "--ack-wait: 1e300 is not a number of seconds from 0.001 to 1000000".
+CLI::Validator number_in(double min, double max, const std::string& unit);
+// The range most durations take: 1 ms to a million seconds (11.5 days).
+inline CLI::Validator seconds_in_range() { return number_in(0.001, 1e6, "seconds"); }
+
 // Prints "<tool>: <text>" on stderr as one line.
 void say(const std::string& tool, const std::string& text);
 

@@ -6,7 +6,7 @@ void receive_options::add_to(CLI::App& app, const std::string& default_format) {
   app.add_option("-C,--count", count, "Exit after this many messages")->check(CLI::NonNegativeNumber);
   app.add_option("-W,--idle-timeout", idle_seconds,
                  "Exit with status 3 after this many seconds without a message")
-      ->check(CLI::PositiveNumber);
+      ->check(seconds_in_range());
   app.add_flag("--stats", stats,
                "On exit, print to stderr received, rate, gaps, duplicates, decode errors, latency, and per "
                "topic its events, rate and latency split, and a durable subscription's backlog");
@@ -15,9 +15,9 @@ void receive_options::add_to(CLI::App& app, const std::string& default_format) {
 
 void send_options::add_to(CLI::App& app) {
   app.add_option("--rate", rate, "Send at most this many messages per second")
-      ->check(CLI::PositiveNumber);
+      ->check(number_in(0.001, 1e9, "messages a second"));
   app.add_option("--interval", interval_ms, "Wait this many milliseconds between messages")
-      ->check(CLI::PositiveNumber);
+      ->check(number_in(0.001, 1e9, "milliseconds"));
 }
 
 }  // namespace zmqkit::tools
