@@ -428,6 +428,23 @@ TEST_CASE("forwarder: SHALL keep the position of a subscription whose name has 1
   CHECK(text(*m) == "2");  // resumed from the saved position
 }
 
+TEST_CASE("forwarder: SHALL refuse bad options with std::invalid_argument") {
+  zmqkit::test::temp_dir d;
+  zmq::context_t ctx;
+  auto o = options_in(d);
+  o.journal_dir.clear();
+  CHECK_THROWS_AS(forwarder(ctx, o), std::invalid_argument);
+  o = options_in(d);
+  o.intake.clear();
+  o.frontend.clear();
+  CHECK_THROWS_AS(forwarder(ctx, o), std::invalid_argument);
+  for (const auto beat : {-1ms, std::chrono::milliseconds(3601s)}) {
+    o = options_in(d);
+    o.link_heartbeat = beat;
+    CHECK_THROWS_AS(forwarder(ctx, o), std::invalid_argument);
+  }
+}
+
 // A next hop that completes the handshake and then goes silent, as one
 // behind a cut link does: raw TCP, so nothing answers the PINGs.
 TEST_CASE("forwarder: SHALL drop and reconnect a forward-to link whose next hop answers no PING") {

@@ -118,6 +118,11 @@ class forwarder {
     std::optional<link> forward_to;
   };
 
+  // Opens the journal, binds and connects, and starts the actor. Throws
+  // std::invalid_argument for bad options (no journal directory, neither
+  // intake nor frontend, link_heartbeat outside 0 to 3600 s), zmqkit::error
+  // when a socket or the journal cannot be opened (another forwarder holds
+  // it), decode_error when a saved position in it is unreadable.
   forwarder(zmq::context_t& context, options opts);
   ~forwarder();
   forwarder(const forwarder&) = delete;
