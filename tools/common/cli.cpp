@@ -153,7 +153,8 @@ std::string seconds_text(double seconds) {
 }
 
 CLI::Validator number_in(double min, double max, const std::string& unit) {
-  const std::string range = "a number of " + unit + " from " + seconds_text(min) + " to " + seconds_text(max);
+  const std::string bounds = "from " + seconds_text(min) + " to " + seconds_text(max);
+  const std::string range = "a number of " + unit + " " + bounds;
   return CLI::Validator(
       [=](std::string& text) -> std::string {
         const char* begin = text.c_str();
@@ -164,7 +165,7 @@ CLI::Validator number_in(double min, double max, const std::string& unit) {
         if (number && v >= min && v <= max) return {};
         return text + " is not " + range;
       },
-      range);
+      bounds);  // --help: "--ack-wait FLOAT:from 0.001 to 1000000"
 }
 
 void say(const std::string& tool, const std::string& text) {
