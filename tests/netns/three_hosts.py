@@ -111,10 +111,13 @@ class Process:
                 for t, which, line in self.lines:
                     if which == "err" and t >= after and predicate(line):
                         return t
+                if self.proc.poll() is not None and not any(r.is_alive() for r in self.readers):
+                    fail(f"{self.name} exited ({self.proc.returncode}) before its {what}; "
+                         f"its stderr is in {self.log.name}")
                 left = end - time.monotonic()
-                if left <= 0 or self.proc.poll() is not None and not any(r.is_alive() for r in self.readers):
+                if left <= 0:
                     fail(f"{self.name}: no {what} within {timeout:.0f} s; its stderr is in {self.log.name}")
-                self.cond.wait(min(left, 0.5))
+                self.cond.wait(min(left, 0.5))  # also notices the exit
 
     def wait_until(self, predicate, timeout, what):
         """Waits, with a deadline, until predicate() holds; it is checked
