@@ -52,6 +52,23 @@ void append_integer(Int v, std::string& out) {
   out.append(buf, end);
 }
 
+// A JSON number with a fraction or an exponent. msgpack-c 4.1's pack_double
+// packs an integral value as an integer, but tests the range after
+// converting to uint64_t: 2^64 itself converts out of range, which is
+// undefined behaviour (UBSan stops on it). 2^64 and above are no integer;
+// they go out as a float 64 written here.
+void pack_float(double d, msgpack::packer<msgpack::sbuffer>& pk) {
+  if (!(d >= 18446744073709551616.0)) {
+    pk.pack_double(d);
+    return;
+  }
+  std::uint64_t bits;
+  std::memcpy(&bits, &d, sizeof bits);
+  char b[9] = {static_cast<char>(0xcb)};
+  for (int i = 0; i < 8; ++i) b[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+  pk.pack_bin_body(b, sizeof b);  // the packer's one way to append bytes as they are
+}
+
 }  // namespace
 
 bool is_utf8(std::string_view s) noexcept {
@@ -177,8 +194,9 @@ nlohmann::ordered_json parse_json(std::string_view text) {
   }
   try {
     return nlohmann::ordered_json::parse(text.begin(), text.end());
-  } catch (const nlohmann::ordered_json::parse_error& e) {
-    // "[json.exception.parse_error.101] parse error at line 1, column 3: ..."
+  } catch (const nlohmann::ordered_json::exception& e) {
+    // "[json.exception.parse_error.101] parse error at line 1, column 3: ...",
+    // or out_of_range.406 for a number past a double ("1e999").
     std::string what = e.what();
     const auto at = what.find("] ");
     throw std::invalid_argument("invalid JSON: " +
@@ -194,7 +212,7 @@ void pack_json(const nlohmann::ordered_json& v, msgpack::packer<msgpack::sbuffer
     case t::boolean: v.get<bool>() ? pk.pack_true() : pk.pack_false(); return;
     case t::number_integer: pk.pack(v.get<std::int64_t>()); return;
     case t::number_unsigned: pk.pack(v.get<std::uint64_t>()); return;
-    case t::number_float: pk.pack(v.get<double>()); return;
+    case t::number_float: pack_float(v.get<double>(), pk); return;
     case t::string: pk.pack(v.get_ref<const std::string&>()); return;
     case t::binary: {
       const auto& b = v.get_binary();
