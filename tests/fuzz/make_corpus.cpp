@@ -317,6 +317,34 @@ void file_seeds() {
   put("certificate", "crlf", "curve\r\n    public-key = \"" + pub + "\"\r\n");
 }
 
+// tool_input: a format byte (0 raw, 1 json, 2 msgpack, 3 jsonl-envelope),
+// then one line of input.
+void tool_input_seeds() {
+  const auto as = [](char format, std::string_view unit) { return std::string(1, format) + std::string(unit); };
+  put("tool_input", "raw", as(0, "hello, world"));
+  put("tool_input", "raw-not-utf8", as(0, "\xff\xfe bytes"));
+  put("tool_input", "json-event",
+      as(1, R"({"event":"order_placed","order":42,"total":19.99,"items":["sku-1","sku-2"],"paid":true,"note":null})"));
+  put("tool_input", "json-bin-ext", as(1, R"([{"$base64":"AAEC/w=="},{"$ext":5,"$base64":"aGk="}])"));
+  put("tool_input", "json-numbers", as(1, "[0,-1,18446744073709551615,-9223372036854775808,1e308,5e-324,0.1]"));
+  put("tool_input", "json-unicode", as(1, R"("caf\u00e9 \ud83d\ude00 \u0000")"));
+  put("tool_input", "json-deep", as(1, std::string(64, '[') + std::string(64, ']')));
+  msgpack::sbuffer b;
+  pk p(b);
+  p.pack_map(2);
+  p.pack(std::string("id"));
+  p.pack(7);
+  p.pack(std::string("tags"));
+  p.pack_array(2);
+  p.pack(1.5f);
+  p.pack_ext(3, 1);
+  p.pack_ext_body("x", 1);
+  put("tool_input", "msgpack-map", as(2, packed_bytes(b)));
+  put("tool_input", "jsonl-envelope",
+      as(3, R"({"topic":"orders","headers":{"k":"v","trace":"abc"},"payload":{"order":1}})"));
+  put("tool_input", "jsonl-envelope-bin", as(3, R"({"topic":"t","payload":{"$base64":"3q2+7w=="}})"));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -329,5 +357,6 @@ int main(int argc, char** argv) {
   journal_seeds();
   forwarder_seeds();
   file_seeds();
+  tool_input_seeds();
   return 0;
 }
