@@ -115,18 +115,7 @@ void event_metrics::tick(clock::time_point now) {
 
 namespace {
 
-std::string number(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.3f", v);
-  return b;
-}
-
 double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
-
-std::string latency_json(const latency_histogram& h) {
-  return "{\"count\":" + std::to_string(h.count()) + ",\"p50\":" + number(ms(h.percentile_ns(50))) +
-         ",\"p99\":" + number(ms(h.percentile_ns(99))) + ",\"max\":" + number(ms(h.max_ns())) + "}";
-}
 
 std::string latency_text(const char* what, const latency_histogram& h) {
   if (h.count() == 0) return "";
@@ -138,6 +127,19 @@ std::string latency_text(const char* what, const latency_histogram& h) {
 
 }  // namespace
 
+std::string json_number(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3f", v);
+  return b;
+}
+
+std::string latency_json(const latency_histogram& h) {
+  return "{\"count\":" + std::to_string(h.count()) +
+         ",\"p50\":" + json_number(ms(h.percentile_ns(50))) +
+         ",\"p99\":" + json_number(ms(h.percentile_ns(99))) +
+         ",\"max\":" + json_number(ms(h.max_ns())) + "}";
+}
+
 std::string event_metrics::to_json() const {
   std::string out = "{";
   bool first = true;
@@ -145,9 +147,9 @@ std::string event_metrics::to_json() const {
     if (!first) out += ",";
     first = false;
     out += json_quote(name) + ":{\"events\":" + std::to_string(t.events) +
-           ",\"bytes\":" + std::to_string(t.bytes) + ",\"events_per_s\":" + number(t.events_per_s) +
+           ",\"bytes\":" + std::to_string(t.bytes) + ",\"events_per_s\":" + json_number(t.events_per_s) +
            ",\"consumed\":" + std::to_string(t.consumed) +
-           ",\"consumed_per_s\":" + number(t.consumed_per_s) +
+           ",\"consumed_per_s\":" + json_number(t.consumed_per_s) +
            ",\"failures\":" + std::to_string(t.failures) +
            ",\"dead_lettered\":" + std::to_string(t.dead_lettered) +
            ",\"duplicates\":" + std::to_string(t.duplicates) +

@@ -57,7 +57,7 @@ struct forwarder::impl {
   cursor_store cursors;
   producer_id journal_id{};
   producer_table producers;
-  detail::forwarder_counters c;
+  counters c;
   detail::forwarder_context ctx;
 
   zmq::context_t& zctx;

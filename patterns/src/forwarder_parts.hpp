@@ -32,8 +32,6 @@ namespace zmqkit::detail {
 
 using clock = std::chrono::steady_clock;
 
-using forwarder_counters = forwarder::counters;
-
 // A counter's rate per second over the last interval of a second or more.
 struct rate_meter {
   std::uint64_t at_last = 0;
@@ -48,7 +46,7 @@ struct forwarder_context {
   journal& j;
   cursor_store& cursors;
   producer_id journal_id;
-  forwarder_counters& c;
+  forwarder::counters& c;
   event_metrics& topics;  // per topic: stored, consumed, latency
   std::function<void(const std::string&)> log;
   bool cursors_full = false;  // the last cursor write found the disk full

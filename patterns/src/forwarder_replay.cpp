@@ -14,6 +14,8 @@
 
 #include <msgpack.hpp>
 
+#include <zmqkit/durable_subscriber.hpp>
+
 #include "forwarder_parts.hpp"
 
 namespace zmqkit::detail {
@@ -159,9 +161,10 @@ void replay_hub::subscribe(const std::string& id, std::vector<zmq::message_t>& f
   const std::string name(view(frames[2]));
   const auto prefixes = parse_prefixes(view(frames[3]));
   const auto start = parse_start(view(frames[4]));
-  // 1 to 128 characters the cursor store takes (docs/protocol.md); its
-  // position's cursor, "sub." + name, is then a valid name too.
-  if (!name.empty() && (name.size() > 128 || !cursor_store::valid_name(name)))
+  // A name durable_subscriber takes (1 to 128 characters) that is also a
+  // cursor's (docs/protocol.md); its position's cursor, "sub." + name, is
+  // then a valid name too.
+  if (!name.empty() && !(durable_subscriber::valid_name(name) && cursor_store::valid_name(name)))
     return error_reply(id, "BAD_NAME");
   if (!prefixes) return error_reply(id, "BAD_PREFIXES");
   if (!start) return error_reply(id, "BAD_START");

@@ -2,25 +2,11 @@
 // fields are documented in docs/protocol.md ("Control") and
 // docs/metrics.md; scripts and tests read them, so existing ones keep their
 // names and formats and new ones are only ever added.
-#include <cstdio>
-
 #include "forwarder_parts.hpp"
 
 namespace zmqkit::detail {
 
 namespace {
-
-std::string fixed3(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.3f", v);
-  return b;
-}
-
-std::string latency_ms(const latency_histogram& h) {
-  const auto ms = [](std::int64_t ns) { return fixed3(static_cast<double>(ns) / 1e6); };
-  return "{\"count\":" + std::to_string(h.count()) + ",\"p50\":" + ms(h.percentile_ns(50)) +
-         ",\"p99\":" + ms(h.percentile_ns(99)) + ",\"max\":" + ms(h.max_ns()) + "}";
-}
 
 std::string journal_json(const forwarder::metrics_snapshot& m) {
   const auto& st = m.journal_stats;
@@ -31,7 +17,7 @@ std::string journal_json(const forwarder::metrics_snapshot& m) {
          ",\"segments\":" + std::to_string(st.segments) + ",\"fsync\":" + json_quote(m.fsync) +
          ",\"syncs\":" + std::to_string(st.syncs) + ",\"mean_sync_us\":" + std::to_string(mean_sync_us) +
          ",\"quarantined_segments\":" + std::to_string(st.quarantined_segments) +
-         ",\"full\":" + (m.full ? "true" : "false") + ",\"sync_ms\":" + latency_ms(m.sync_latency) + "}";
+         ",\"full\":" + (m.full ? "true" : "false") + ",\"sync_ms\":" + latency_json(m.sync_latency) + "}";
 }
 
 std::string subscriptions_json(const forwarder::metrics_snapshot& m) {
@@ -41,7 +27,7 @@ std::string subscriptions_json(const forwarder::metrics_snapshot& m) {
     out += "{\"name\":" + json_quote(s.name) + ",\"members\":" + std::to_string(s.members) +
            ",\"position\":" + std::to_string(s.position) + ",\"pending\":" + std::to_string(s.pending) +
            ",\"backlog\":" + std::to_string(s.backlog) + ",\"delivered\":" + std::to_string(s.delivered) +
-           ",\"acked\":" + std::to_string(s.acked) + ",\"acked_per_s\":" + fixed3(s.acked_per_s) + "}";
+           ",\"acked\":" + std::to_string(s.acked) + ",\"acked_per_s\":" + json_number(s.acked_per_s) + "}";
   }
   return out + "]";
 }
@@ -67,8 +53,9 @@ std::string stats_json(const forwarder::metrics_snapshot& m) {
   out += ",\"counters\":{";
   for (std::size_t i = 0; i < std::size(counters); ++i)
     out += std::string(i ? "," : "") + "\"" + counters[i].first + "\":" + std::to_string(counters[i].second);
-  out += "},\"rates\":{\"stored_per_s\":" + fixed3(m.stored_per_s) +
-         ",\"delivered_per_s\":" + fixed3(m.delivered_per_s) + ",\"acked_per_s\":" + fixed3(m.acked_per_s) + "}";
+  out += "},\"rates\":{\"stored_per_s\":" + json_number(m.stored_per_s) +
+         ",\"delivered_per_s\":" + json_number(m.delivered_per_s) +
+         ",\"acked_per_s\":" + json_number(m.acked_per_s) + "}";
   out += ",\"topics\":" + m.topics.to_json();
   out += ",\"subscriptions\":" + subscriptions_json(m);
   out += ",\"forward_to\":" + link_json(m.forward_to);
