@@ -43,7 +43,6 @@ import threading
 import time
 
 DETECT_LIMIT_S = 5.0  # a cut link must be noticed within this
-DEADLINE_S = 120.0    # the whole run
 PRODUCERS = 3
 WINDOW = 1000         # zmq-sub's credit window: what a member may hold unacknowledged
 
@@ -288,8 +287,7 @@ def exercise(net, tools, run_dir, rate, procs):
         argv = [f"{tools}/zmq-sub", ">" + replay_c, "--durable", name, "-F", "{{producer}} {{seq}} {{raw}}"]
         if first:
             argv += ["--replay", "first"]
-        p = spawn(f"sub-{name}-{len([q for q in procs if q.name.startswith('sub-' + name)])}", "C", argv)
-        subs.setdefault(name, []).append(p)
+        subs.setdefault(name, []).append(spawn(f"sub-{name}-{len(subs.get(name, []))}", "C", argv))
 
     for name in ("audit", "billing"):
         start_subscriber(name, first=True)
