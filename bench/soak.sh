@@ -4,8 +4,9 @@
 # and other subscribers (durable, replaying, live) coming and going, some
 # of them killed -9. Samples the forwarder's resident memory and open file
 # descriptors every 10 s and compares the middle of the run (the journal
-# has reached its retention limit) with the end: both must stay flat. Not run by CI (it takes the time it
-# says); docs/reliability.md has a run's figures.
+# has reached its retention limit) with the end: both must stay flat. Not
+# run by CI (it takes the time it says); docs/reliability.md has a run's
+# figures.
 #
 # Usage: bench/soak.sh [SECONDS [RATE [BUILD_DIR [RUN_DIR]]]]   (600, 20000, build, /var/tmp/zmqkit-soak)
 set -eu
