@@ -5,12 +5,19 @@
 //
 // A Python peer that binds prints its endpoint as its first line; one that
 // sends waits for "done" on stdin before it exits. Every wait has a deadline.
+//
+// The forwarder's intake and replay protocols are checked the same way: a
+// zmqkit::forwarder in this process, a Python DEALER speaking to it as
+// docs/protocol.md says, each reply checked on the Python side.
 #include <doctest/doctest.h>
 
+#include <zmqkit/forwarder.hpp>
+#include <zmqkit/reliable_publisher.hpp>
 #include <zmqkit/zmqkit.hpp>
 
 #include "support/process.hpp"
 #include "support/python_peer.hpp"
+#include "support/temp_dir.hpp"
 #include "support/transports.hpp"
 
 #include <sys/wait.h>
@@ -95,6 +102,15 @@ std::string all_bytes() {
   std::string bytes;
   for (int b = 0; b < 256; ++b) bytes.push_back(static_cast<char>(b));
   return bytes;
+}
+
+// A forwarder with an intake and a replay socket on kernel-chosen ports.
+zmqkit::forwarder::options forwarder_in(const zmqkit::test::temp_dir& d) {
+  zmqkit::forwarder::options o;
+  o.journal_dir = d / "journal";
+  o.intake = {zmqkit::endpoint::bind("tcp://127.0.0.1:*")};
+  o.replay = {zmqkit::endpoint::bind("tcp://127.0.0.1:*")};
+  return o;
 }
 
 }  // namespace
@@ -331,4 +347,51 @@ TEST_CASE("interop: zmqkit requester SHALL get pyzmq REP's echo of each payload"
   CHECK(req.stats().sent == count);
   CHECK(req.stats().received == count);
   CHECK(req.stats().retries == 0);
+}
+
+TEST_CASE("interop: forwarder SHALL answer each PUB of a pyzmq publisher with an ACK of its highest "
+          "gap-free seq, so a PUB ahead of a gap shows as refused, and NACK what it cannot take") {
+  if (skipped()) return;
+  zmqkit::test::temp_dir d;
+  zmq::context_t ctx;
+  zmqkit::forwarder fwd(ctx, forwarder_in(d));
+
+  // PUB 1, 3 (ahead: ACK 1), 2, 3, 2 (duplicate: ACK 3), then three malformed.
+  process peer(peer_argv({"intake", fwd.endpoints().intake.at(0)}));
+  (void)read_line(peer, "producer id");
+  expect_line(peer, "verdict", "intake replies as specified");
+  require_clean_exit(peer);
+
+  const auto m = fwd.metrics();
+  REQUIRE(m);
+  CHECK(m->counts.stored == 3);
+  CHECK(m->counts.refused == 1);
+  CHECK(m->counts.duplicates == 1);
+  CHECK(m->counts.too_big == 1);
+  CHECK(m->counts.bad_frames == 2);
+}
+
+TEST_CASE("interop: forwarder SHALL restart a pyzmq member's delivery at its subscription's "
+          "position on a second SUB, with no credit, ignoring that SUB's start and prefixes") {
+  if (skipped()) return;
+  zmqkit::test::temp_dir d;
+  zmq::context_t ctx;
+  zmqkit::forwarder fwd(ctx, forwarder_in(d));
+  {
+    zmqkit::reliable_publisher pub(ctx, {{zmqkit::endpoint::connect(fwd.endpoints().intake.at(0))}});
+    for (int n = 1; n <= 5; ++n) REQUIRE(pub.publish("orders", n));  // payload n at fseq n
+    REQUIRE(pub.flush(deadline));
+  }
+
+  process peer(peer_argv({"replay", fwd.endpoints().replay.at(0)}));
+  expect_line(peer, "verdict", "replay as specified");
+  require_clean_exit(peer);
+
+  const auto m = fwd.metrics();
+  REQUIRE(m);
+  REQUIRE(m->subscriptions.size() == 1);
+  CHECK(m->subscriptions[0].name == "audit");
+  CHECK(m->subscriptions[0].position == 3);  // 1 and 2 acknowledged
+  CHECK(m->subscriptions[0].acked == 2);
+  CHECK(m->counts.bad_frames == 1);  // the 3-frame SUB
 }

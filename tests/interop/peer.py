@@ -19,6 +19,10 @@ reason on stderr at the first mismatch; every wait has a deadline):
   push ENDPOINT N           PUSH: N envelopes
   req ENDPOINT              REQ: requests to a zmqkit replier, prints each answer
   rep ADDRESS N             REP: echo N requests' payloads
+  intake ENDPOINT           DEALER to a forwarder's intake: PUBs in and out of
+                            order and malformed, each reply checked
+  replay ENDPOINT           DEALER to a forwarder's replay socket holding five
+                            messages: SUB, CREDIT, ACK, a second SUB, NACK
 
 A peer that receives from one zmqkit producer checks that its id never
 changes and ends with "received N from <producer id in hex>", which the C++
@@ -203,15 +207,134 @@ def cmd_rep(ctx, args):
     wait_for_done()
 
 
+def uint(frame, what):
+    """A frame holding one msgpack unsigned integer (any encoding of it)."""
+    try:
+        value = msgpack.unpackb(frame)
+    except Exception as e:
+        fail(f"{what}: {frame!r} is not one msgpack value: {e}")
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        fail(f"{what}: {frame!r} is not a msgpack unsigned integer")
+    return value
+
+
+def cmd_intake(ctx, args):
+    """Publishes as docs/protocol.md's Intake says and checks every reply:
+    an ACK of the sender's highest gap-free seq after each PUB (so a PUB
+    ahead of a gap shows as an ACK that stays below it), and NACKs with an
+    empty sender id and seq 0 where the forwarder cannot tell whose it was."""
+    sock = ctx.socket(zmq.DEALER)
+    sock.connect(args.endpoint)
+    producer = os.urandom(16)
+    say(producer.hex())
+
+    def reply(what):
+        frames = receive(sock, what)
+        if frames[0] == b"ACK":
+            if len(frames) != 3:
+                fail(f"{what}: ACK with {len(frames)} frames, expected 3")
+            return [b"ACK", frames[1], uint(frames[2], f"{what}: seq")]
+        if frames[0] == b"NACK":
+            if len(frames) != 4:
+                fail(f"{what}: NACK with {len(frames)} frames, expected 4")
+            return [b"NACK", frames[1], frames[2], uint(frames[3], f"{what}: seq")]
+        fail(f"{what}: {frames!r} is neither ACK nor NACK")
+
+    def publish(seq, wanted_ack):
+        sock.send_multipart([b"PUB", b"orders", encode(producer, seq, {}, {"n": seq})])
+        # The sender id comes back as the envelope's 16 raw bytes.
+        expect(f"reply to PUB {seq}", reply(f"reply to PUB {seq}"), [b"ACK", producer, wanted_ack])
+
+    publish(1, 1)
+    publish(3, 1)  # ahead of a gap (2 never sent): refused, the ACK stays at 1
+    publish(2, 2)
+    publish(3, 3)  # sent again from the acknowledged seq + 1: stored now
+    publish(2, 3)  # a duplicate: dropped, acknowledged again
+
+    # Malformed PUBs: a NACK, with an empty sender id and seq 0 when unknown.
+    sock.send_multipart([b"PUB", b"orders"])
+    expect("reply to a 2-frame PUB", reply("reply to a 2-frame PUB"), [b"NACK", b"BAD_FRAME", b"", 0])
+    sock.send_multipart([b"PUB", b"o" * 65536, encode(producer, 4, {}, None)])
+    expect("reply to a 65 536-byte topic", reply("reply to a 65 536-byte topic"),
+           [b"NACK", b"TOO_BIG", b"", 0])
+    # With a key frame the forwarder names the key, even when the envelope is bad.
+    other = os.urandom(16)
+    sock.send_multipart([b"PUB", b"orders", b"\xc1", msgpack.packb([other, 7], use_bin_type=True)])
+    expect("reply to a keyed PUB with a bad envelope", reply("reply to a keyed PUB with a bad envelope"),
+           [b"NACK", b"BAD_FRAME", other, 7])
+    say("intake replies as specified")
+
+
+def cmd_replay(ctx, args):
+    """Reads a forwarder's five stored messages (payloads 1 to 5, one per
+    fseq) as docs/protocol.md's Replay says, and checks that a second SUB
+    makes the member leave and join again: no credit, delivery from the
+    subscription's position, start and prefixes of a known name ignored."""
+    sock = ctx.socket(zmq.DEALER)
+    sock.connect(args.endpoint)
+    pack = msgpack.packb
+
+    def reply(what):
+        return receive(sock, what)
+
+    def message(what):
+        frames = reply(what)
+        if frames[0] != b"MSG":
+            fail(f"{what}: {frames!r} is not a MSG")
+        if len(frames) != 4:
+            fail(f"{what}: MSG with {len(frames)} frames, expected 4")
+        topic, _, _, _, _, payload = check_envelope(frames[1:3], what)
+        expect(f"{what} topic", topic, "orders")
+        position = msgpack.unpackb(frames[3])
+        if not isinstance(position, list) or len(position) < 4:
+            fail(f"{what}: position {position!r} is not an array of at least 4")
+        journal_id, fseq, stored_ns, last_fseq = position[:4]
+        if not isinstance(journal_id, bytes) or len(journal_id) != 16:
+            fail(f"{what}: journal_id {journal_id!r} is not 16 bytes of bin")
+        if not isinstance(stored_ns, int) or stored_ns <= 0:
+            fail(f"{what}: stored_ns {stored_ns!r} is not a positive integer")
+        expect(f"{what} last_fseq", last_fseq, 5)
+        expect(f"{what} payload", payload, fseq)  # the C++ side stored payload n at fseq n
+        return fseq
+
+    sock.send_multipart([b"PING"])
+    expect("reply to PING before SUB", reply("reply to PING before SUB"), [b"ERR", b"UNKNOWN"])
+    sock.send_multipart([b"SUB", b"audit", pack([])])  # three frames, not four
+    expect("reply to a 3-frame SUB", reply("reply to a 3-frame SUB"), [b"ERR", b"BAD_FRAME"])
+    sock.send_multipart([b"SUB", b".audit", pack([]), b"first"])
+    expect("reply to SUB .audit", reply("reply to SUB .audit"), [b"ERR", b"BAD_NAME"])
+
+    sock.send_multipart([b"SUB", b"audit", pack([]), b"first"])
+    sock.send_multipart([b"CREDIT", pack(10)])
+    for n in range(1, 6):
+        expect(f"fseq of MSG {n}", message(f"MSG {n}"), n)
+    sock.send_multipart([b"ACK", pack(1)])
+    sock.send_multipart([b"ACK", pack(2)])
+
+    # Again on the same connection, with another start and prefixes: it
+    # leaves and joins again with no credit, and its name's position (3,
+    # the first not acknowledged) wins over the start and the prefixes.
+    sock.send_multipart([b"SUB", b"audit", pack([b"no.such.topic"]), b"fseq:5"])
+    sock.send_multipart([b"CREDIT", pack(1)])
+    expect("fseq after the second SUB", message("MSG after the second SUB"), 3)
+    # Had the five credits left from before carried over, 4 and 5 would be
+    # on their way already and come before this NACKed 3.
+    sock.send_multipart([b"NACK", pack(3)])
+    sock.send_multipart([b"CREDIT", pack(1)])
+    expect("fseq after NACK 3", message("MSG after NACK 3"), 3)
+    say("replay as specified")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("check")
     for name, place in [("sub", "endpoint"), ("xpub", "address"), ("pull", "address"),
-                        ("push", "endpoint"), ("req", "endpoint"), ("rep", "address")]:
+                        ("push", "endpoint"), ("req", "endpoint"), ("rep", "address"),
+                        ("intake", "endpoint"), ("replay", "endpoint")]:
         p = commands.add_parser(name)
         p.add_argument(place)
-        if name != "req":
+        if name not in ("req", "intake", "replay"):
             p.add_argument("count", type=int)
     args = parser.parse_args()
     if args.command == "check":
