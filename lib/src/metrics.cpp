@@ -1,5 +1,7 @@
 #include <zmqkit/metrics.hpp>
 
+#include <zmqkit/json_text.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -179,22 +181,5 @@ std::string event_metrics::to_text(double over_seconds) const {
   return out;
 }
 
-std::string json_quote(std::string_view s) {
-  std::string out = "\"";
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20 || c >= 0x7f) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      out += b;
-    } else {
-      out += ch;
-    }
-  }
-  return out + "\"";
-}
 
 }  // namespace zmqkit

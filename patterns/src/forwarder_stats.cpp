@@ -4,6 +4,8 @@
 // names and formats and new ones are only ever added.
 #include "forwarder_parts.hpp"
 
+#include <zmqkit/json_text.hpp>
+
 namespace zmqkit::detail {
 
 namespace {

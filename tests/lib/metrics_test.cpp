@@ -112,8 +112,3 @@ TEST_CASE("event_metrics: SHALL count per topic, rate per tick, and cap the topi
   CHECK(text.find("topic \"order_placed\": 30 events, queued p50 0.001") != std::string::npos);
   CHECK(text.find("topic \"user_registered\": 1 events, 1 consumed") != std::string::npos);
 }
-
-TEST_CASE("json_quote: SHALL escape quotes, backslashes and bytes outside printable ASCII") {
-  CHECK(zmqkit::json_quote("a\"b\\c") == "\"a\\\"b\\\\c\"");
-  CHECK(zmqkit::json_quote(std::string("\n\x01\xff", 3)) == "\"\\u000a\\u0001\\u00ff\"");
-}

@@ -57,19 +57,6 @@ TEST_CASE("json: SHALL carry binary and ext as $base64 objects, both ways") {
   CHECK(json_of_msgpack(msgpack_of_json(R"({"$base64":"AA==","x":1})")) == R"({"$base64":"AA==","x":1})");
 }
 
-TEST_CASE("json: SHALL escape strings and replace invalid UTF-8") {
-  std::string out;
-  append_json_string("a\"b\\c\n\x01 \xc3\xa9", out);
-  CHECK(out == "\"a\\\"b\\\\c\\n\\u0001 \xc3\xa9\"");
-  out.clear();
-  append_json_string("\xff ok \xc3", out);
-  CHECK(out == "\"\\ufffd ok \\ufffd\"");
-  CHECK(is_utf8("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80"));
-  CHECK_FALSE(is_utf8("\xc0\xaf"));          // overlong '/'
-  CHECK_FALSE(is_utf8("\xed\xa0\x80"));      // a surrogate
-  CHECK_FALSE(is_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
-}
-
 TEST_CASE("json: SHALL reject bad JSON with a one-line reason, never crash") {
   CHECK_THROWS_WITH_AS(parse_json("{\"a\":"), doctest::Contains("invalid JSON"), std::invalid_argument);
   CHECK_THROWS_AS(parse_json("not json"), std::invalid_argument);

@@ -67,3 +67,12 @@ TEST_CASE("zmq-sub --stats: SHALL print each topic's events and latency split, a
   CHECK_FALSE(has_line_starting(plain, "zmq-sub: topic \"cart_updated\"", {"queued"}));
   CHECK_FALSE(has_line_starting(plain, "zmq-sub: backlog"));
 }
+
+TEST_CASE("zmq-sub --stats: SHALL print a UTF-8 topic as it is, not byte by byte") {
+  process sub(tool({"zmq-sub", "@tcp://127.0.0.1:*", "-v", "-C", "1", "--stats"}));
+  const auto at = ready_endpoint(sub);
+  REQUIRE(run({"zmq-pub", ">" + at, "-t", "gr\xc3\xbcn", "--wait-subscribers", "1", "-m", "x"}).exit_code == 0);
+  CHECK(exit_code(sub) == 0);
+  INFO("stderr: " << sub.stderr_text());
+  CHECK(has_line_starting(stderr_lines(sub.stderr_text()), "zmq-sub: topic \"gr\xc3\xbcn\": 1 events"));
+}

@@ -14,6 +14,8 @@
 #include <msgpack.hpp>
 #include <nlohmann/json.hpp>
 
+#include <zmqkit/json_text.hpp>  // is_utf8, append_json_string
+
 namespace zmqkit::tools {
 
 // Deepest JSON nesting accepted on input, like the msgpack decoder's limit.
@@ -21,8 +23,6 @@ inline constexpr int max_json_depth = 64;
 
 // Appends the compact JSON text of one msgpack value (already bounds-checked).
 void append_json(const msgpack::object& value, std::string& out);
-// Appends s as a JSON string literal (quoted, escaped).
-void append_json_string(std::string_view s, std::string& out);
 
 // Parses JSON text; throws std::invalid_argument with a one-line reason
 // (including on nesting deeper than max_json_depth, checked before parsing).
@@ -30,7 +30,6 @@ nlohmann::ordered_json parse_json(std::string_view text);  // keeps key order
 // Packs a JSON value as msgpack, honouring the $base64 / $ext convention.
 void pack_json(const nlohmann::ordered_json& value, msgpack::packer<msgpack::sbuffer>& out);
 
-bool is_utf8(std::string_view s) noexcept;
 std::string base64_encode(std::string_view bytes);
 // Throws std::invalid_argument on characters outside the base64 alphabet.
 std::string base64_decode(std::string_view text);

@@ -120,8 +120,6 @@ class event_metrics {
   clock::time_point last_tick_{};
 };
 
-// A JSON string literal for s: quotes, escapes, \u00XX for control bytes.
-std::string json_quote(std::string_view s);
 // A rate or a time as the metrics' JSON writes it: three decimals.
 std::string json_number(double v);
 // {"count":N,"p50":MS,"p99":MS,"max":MS}, times in milliseconds.
