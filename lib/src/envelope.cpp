@@ -3,6 +3,7 @@
 #include <zmqkit/msgpack_reader.hpp>
 
 #include <cassert>
+#include <cerrno>
 #include <cstring>
 #include <random>
 
@@ -136,8 +137,18 @@ msgpack::object_handle message::payload_object() const {
   return msgpack::unpack(bytes.data(), bytes.size());
 }
 
+void check_sendable(std::string_view topic, std::size_t body_size, std::size_t max_size) {
+  if (topic.size() > max_topic_size)
+    throw error(EMSGSIZE, "topic of " + std::to_string(topic.size()) + " bytes is over the " +
+                              std::to_string(max_topic_size) + "-byte limit");
+  if (body_size > max_size)
+    throw error(EMSGSIZE, "envelope of " + std::to_string(body_size) + " bytes is over the " +
+                              std::to_string(max_size) + "-byte message size limit");
+}
+
 bool send_message(zmq::socket_t& socket, std::string_view topic, zmq::message_t& body,
-                  zmq::send_flags flags) {
+                  zmq::send_flags flags, std::size_t max_size) {
+  check_sendable(topic, body.size(), max_size);
   return detail::translate("send", [&] {
     zmq::message_t topic_frame(topic.data(), topic.size());
     // The first frame decides: once it is queued, libzmq queues the rest

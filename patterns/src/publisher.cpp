@@ -15,7 +15,8 @@ constexpr unsigned drain_every = 1024;
 
 publisher::publisher(zmq::context_t& context, options opts)
     : socket_(detail::translate("create XPUB socket",
-                                [&] { return zmq::socket_t(context, zmq::socket_type::xpub); })) {
+                                [&] { return zmq::socket_t(context, zmq::socket_type::xpub); })),
+      max_size_(static_cast<std::size_t>(opts.socket.max_message_size)) {
   apply_socket_options(socket_, opts.socket, zmq::socket_type::xpub);
   detail::translate("publisher options", [&] {
     socket_.set(zmq::sockopt::xpub_verbose, 1);
@@ -30,7 +31,7 @@ publisher::publisher(zmq::context_t& context, options opts)
 bool publisher::send(std::string_view topic, zmq::message_t& body) {
   // XPUB drops at the HWM and reports success, unless XPUB_NODROP is on:
   // then a full subscriber makes the send wait, up to the send timeout.
-  if (!send_message(socket_, topic, body)) {
+  if (!send_message(socket_, topic, body, zmq::send_flags::none, max_size_)) {
     ++stats_.timeouts;
     return false;
   }

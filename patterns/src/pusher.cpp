@@ -8,7 +8,8 @@ namespace zmqkit {
 
 pusher::pusher(zmq::context_t& context, options opts)
     : socket_(detail::translate("create PUSH socket",
-                                [&] { return zmq::socket_t(context, zmq::socket_type::push); })) {
+                                [&] { return zmq::socket_t(context, zmq::socket_type::push); })),
+      max_size_(static_cast<std::size_t>(opts.socket.max_message_size)) {
   apply_socket_options(socket_, opts.socket, zmq::socket_type::push);
   detail::translate("pusher options", [&] {
     socket_.set(zmq::sockopt::sndtimeo, static_cast<int>(opts.send_timeout.count()));
@@ -17,7 +18,7 @@ pusher::pusher(zmq::context_t& context, options opts)
 }
 
 bool pusher::send(std::string_view topic, zmq::message_t& body) {
-  if (!send_message(socket_, topic, body)) {
+  if (!send_message(socket_, topic, body, zmq::send_flags::none, max_size_)) {
     ++stats_.timeouts;
     return false;
   }

@@ -19,7 +19,8 @@ replier::replier(zmq::context_t& context, options opts)
             awaiting_reply_ = true;
             reply_error("", std::string("bad request: ") + e.what());
           },
-          static_cast<std::size_t>(opts.socket.max_message_size)) {
+          static_cast<std::size_t>(opts.socket.max_message_size)),
+      max_size_(static_cast<std::size_t>(opts.socket.max_message_size)) {
   apply_socket_options(socket_, opts.socket, zmq::socket_type::rep);
   endpoints_ = attach(socket_, opts.endpoints, opts.socket.curve);
 }
@@ -38,9 +39,18 @@ void replier::reply_error(std::string_view topic, std::string_view reason) {
 
 void replier::send(std::string_view topic, zmq::message_t& body) {
   if (!awaiting_reply_) throw std::logic_error("replier: no request to reply to");
+  try {
+    check_sendable(topic, body.size(), max_size_);
+  } catch (const error& e) {
+    // REP must answer before it can receive again, and the requester is
+    // better told now than left to time out and retry into the same wall.
+    reply_error(topic.size() <= max_topic_size ? topic : std::string_view(),
+                std::string("reply not sent: ") + e.what());
+    throw;
+  }
   // REP routes the reply back to the requester's pipe; if that peer is
   // gone the reply is dropped, which is the requester's retry to handle.
-  (void)send_message(socket_, topic, body);
+  (void)send_message(socket_, topic, body, zmq::send_flags::none, max_size_);
   awaiting_reply_ = false;
   writer_.commit();
   ++stats_.sent;

@@ -47,7 +47,8 @@ std::optional<message> requester::exchange(std::string_view topic, zmq::message_
     }
     zmq::message_t frame;
     frame.copy(body);  // shares the buffer (refcounted), no byte copy
-    if (send_message(socket_, topic, frame)) {
+    if (send_message(socket_, topic, frame, zmq::send_flags::none,
+                     static_cast<std::size_t>(opts_.socket.max_message_size))) {
       ++stats_.sent;
       try {
         auto reply = receive_message(socket_, zmq::recv_flags::none,

@@ -4,7 +4,9 @@
 #include <doctest/doctest.h>
 
 #include <array>
+#include <cerrno>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "support/transports.hpp"
@@ -79,6 +81,29 @@ TEST_CASE("pusher: SHALL time out while no puller is there and use no seq for it
   REQUIRE(m);
   CHECK(m->seq() == 1);
   CHECK(m->payload_as<int>() == 2);
+}
+
+TEST_CASE("pusher: SHALL refuse a message over max_message_size with EMSGSIZE before sending "
+          "anything, using no seq") {
+  zmq::context_t ctx;
+  zmqkit::pusher::options opts{{endpoint::bind("tcp://127.0.0.1:*")}};
+  opts.socket.max_message_size = 1024;
+  zmqkit::pusher push(ctx, opts);
+  zmqkit::puller pull(ctx, {{endpoint::connect(push.endpoints().at(0))}});
+  try {
+    (void)push.push("t", std::string(2000, 'x'));
+    FAIL("a 2000-byte message was sent with a 1024-byte limit");
+  } catch (const zmqkit::error& e) {
+    CHECK(e.code().value() == EMSGSIZE);
+    CHECK(std::string(e.what()).find("over the 1024-byte message size limit") != std::string::npos);
+  }
+  CHECK_THROWS_AS((void)push.push(std::string(70000, 't'), 1), zmqkit::error);  // topic > 65535
+  REQUIRE(push.push("t", std::string("fits")));
+  auto m = pull.receive(5s);
+  REQUIRE(m);
+  CHECK(m->seq() == 1);  // the refused ones used none
+  CHECK(m->payload_as<std::string>() == "fits");
+  CHECK(push.stats().sent == 1);
 }
 
 TEST_CASE("pusher: SHALL queue only to completed connections by default") {

@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cerrno>
 #include <future>
 #include <stdexcept>
 #include <string>
@@ -87,4 +88,37 @@ TEST_CASE("replier: SHALL answer a malformed request with an error and keep serv
   CHECK(good->payload_as<int>() == 42);
   server.join();
   CHECK(rep.stats().decode_errors == 1);
+}
+
+TEST_CASE("replier: SHALL answer with an error in place of a reply over max_message_size, then "
+          "throw EMSGSIZE, and keep serving") {
+  zmq::context_t ctx;
+  zmqkit::replier::options opts{{endpoint::bind("tcp://127.0.0.1:*")}};
+  opts.socket.max_message_size = 1024;
+  zmqkit::replier rep(ctx, opts);
+  zmqkit::requester req(ctx, {{endpoint::connect(rep.endpoints().at(0))}});
+
+  auto pending = std::async(std::launch::async, [&] { return req.request("big", 1); });
+  REQUIRE(rep.receive(5s));
+  try {
+    rep.reply("big", std::string(2000, 'x'));
+    FAIL("a 2000-byte reply was accepted with a 1024-byte limit");
+  } catch (const zmqkit::error& e) {
+    CHECK(e.code().value() == EMSGSIZE);
+  }
+  const auto reply = pending.get();
+  REQUIRE(reply);
+  const auto why = reply->find_header("error");
+  REQUIRE(why);
+  CHECK(why->find("reply not sent: envelope of ") == 0);
+
+  // serve_one counts it as a failed handler.
+  std::thread server([&] {
+    REQUIRE(rep.serve_one([](const zmqkit::message&) { return std::string(2000, 'y'); }, 10s));
+  });
+  const auto second = req.request("big", 2);
+  server.join();
+  REQUIRE(second);
+  CHECK(second->find_header("error"));
+  CHECK(rep.stats().handler_errors == 1);
 }

@@ -153,12 +153,20 @@ class message {
   std::optional<journal_position> position_;
 };
 
+// Throws zmqkit::error with EMSGSIZE if a receiver would refuse this
+// message: a topic over max_topic_size, or a body over max_size (the
+// MAXMSGSIZE receivers enforce, which drops the whole connection, and with
+// it the messages queued behind this one).
+void check_sendable(std::string_view topic, std::size_t body_size, std::size_t max_size);
+
 // Sends topic + body as one two-frame message. Returns false if the send
 // would block (EAGAIN: HWM reached with dontwait, or the socket's send
-// timeout expired); throws zmqkit::error on other failures.
+// timeout expired). A message check_sendable refuses throws before any
+// frame is sent; other failures throw zmqkit::error too.
 [[nodiscard]] bool send_message(zmq::socket_t& socket, std::string_view topic,
                                 zmq::message_t& body,
-                                zmq::send_flags flags = zmq::send_flags::none);
+                                zmq::send_flags flags = zmq::send_flags::none,
+                                std::size_t max_size = default_max_message_size);
 
 // Receives one message within the socket's receive timeout. Returns nullopt
 // on EAGAIN. A malformed message is read to its last frame, so the socket

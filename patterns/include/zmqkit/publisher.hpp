@@ -44,7 +44,8 @@ class publisher {
   // Sends payload (any msgpack-packable value, zmqkit::binary or
   // zmqkit::packed) under topic. Returns true once queued; false only when
   // drop_when_full is off and send_timeout passed (then no seq is used).
-  // Throws zmqkit::error.
+  // Throws zmqkit::error; with EMSGSIZE, before sending anything, for a
+  // message larger than socket.max_message_size (check_sendable).
   template <class T>
   bool publish(std::string_view topic, const T& payload, const headers& hdrs = {}) {
     auto body = writer_.encode(payload, hdrs);
@@ -73,6 +74,7 @@ class publisher {
   std::vector<std::string> endpoints_;
   envelope_writer writer_;
   counters stats_;
+  std::size_t max_size_;
   std::size_t subscriptions_ = 0;
   unsigned sends_since_drain_ = 0;
 };

@@ -38,7 +38,9 @@ class pusher {
 
   // Queues payload for one puller. Blocks up to send_timeout while every
   // puller's queue is full or none is connected; false if it timed out (the
-  // message was not sent and used no seq). Throws zmqkit::error.
+  // message was not sent and used no seq). Throws zmqkit::error; with
+  // EMSGSIZE, before sending anything, for a message larger than
+  // socket.max_message_size (check_sendable).
   template <class T>
   [[nodiscard]] bool push(std::string_view topic, const T& payload, const headers& hdrs = {}) {
     auto body = writer_.encode(payload, hdrs);
@@ -57,6 +59,7 @@ class pusher {
   std::vector<std::string> endpoints_;
   envelope_writer writer_;
   counters stats_;
+  std::size_t max_size_;
 };
 
 }  // namespace zmqkit

@@ -13,6 +13,7 @@
 //     (void)rep.serve_one([](const zmqkit::message& m) { return m.payload_as<int>() * 2; });
 #pragma once
 
+#include <cerrno>
 #include <chrono>
 #include <exception>
 #include <optional>
@@ -50,6 +51,9 @@ class replier {
   [[nodiscard]] std::optional<message> receive(std::chrono::milliseconds timeout = forever);
 
   // Answers the request last received, under topic (usually the request's).
+  // A reply larger than socket.max_message_size (check_sendable) is not
+  // sent: the requester gets an error reply in its place, and then this
+  // throws zmqkit::error with EMSGSIZE.
   template <class T>
   void reply(std::string_view topic, const T& payload, const headers& hdrs = {}) {
     auto body = writer_.encode(payload, hdrs);
@@ -59,7 +63,9 @@ class replier {
   void reply_error(std::string_view topic, std::string_view reason);
 
   // Receives one request, calls handler(const message&) and replies with its
-  // result under the request's topic. Returns false on timeout.
+  // result under the request's topic. A handler that throws, or whose result
+  // is too large to send, counts in stats().handler_errors and its request
+  // gets an error reply. Returns false on timeout.
   template <class Handler>
   [[nodiscard]] bool serve_one(Handler&& handler, std::chrono::milliseconds timeout = forever);
 
@@ -75,6 +81,7 @@ class replier {
   inbox inbox_;
   envelope_writer writer_;
   counters stats_;
+  std::size_t max_size_;
   bool awaiting_reply_ = false;
 };
 
@@ -91,7 +98,12 @@ bool replier::serve_one(Handler&& handler, std::chrono::milliseconds timeout) {
     reply_error(request->topic(), e.what());
     return true;
   }
-  reply(request->topic(), *result);
+  try {
+    reply(request->topic(), *result);
+  } catch (const error& e) {
+    if (e.code().value() != EMSGSIZE) throw;
+    ++stats_.handler_errors;  // answered with an error in its place
+  }
   return true;
 }
 

@@ -49,11 +49,13 @@ class requester {
 
   // Sends payload and returns the reply, or nullopt when every attempt
   // timed out. A reply carrying an "error" header is the replier's report
-  // of a failed request. Throws zmqkit::error.
+  // of a failed request. Throws zmqkit::error; with EMSGSIZE, before
+  // sending anything, for a request larger than socket.max_message_size.
   template <class T>
   [[nodiscard]] std::optional<message> request(std::string_view topic, const T& payload,
                                                const headers& hdrs = {}) {
     auto body = writer_.encode(payload, hdrs);
+    check_sendable(topic, body.size(), static_cast<std::size_t>(opts_.socket.max_message_size));
     writer_.commit();  // retries resend this seq; the replier sees them as duplicates
     return exchange(topic, body);
   }
