@@ -19,15 +19,25 @@ std::string hex_byte(std::uint8_t b) {
 
 }  // namespace
 
-std::uint8_t msgpack_reader::peek(const char* field) const {
-  if (pos_ >= data_.size()) throw decode_error(field, "truncated: value missing");
+std::uint8_t msgpack_reader::peek(const char* field) {
+  if (pos_ >= data_.size()) {
+    incomplete_ = pos_ < limit_;
+    throw decode_error(field, "truncated: value missing");
+  }
   return static_cast<std::uint8_t>(data_[pos_]);
 }
 
 std::string_view msgpack_reader::take(std::size_t n, const char* field) {
-  if (n > remaining())
+  if (n > remaining()) {
+    // What cannot fit is refused from its header, before any byte of it
+    // is waited for: a stream's "bin 32 of 2 GiB" is never buffered.
+    if (limit_ > data_.size() && n > limit_ - pos_)
+      throw decode_error(field, "declares " + std::to_string(n) + " bytes, over the limit of " +
+                                    std::to_string(limit_) + " for the whole value");
+    incomplete_ = true;
     throw decode_error(field, "truncated: needs " + std::to_string(n) + " bytes, " +
                                   std::to_string(remaining()) + " left");
+  }
   auto out = data_.substr(pos_, n);
   pos_ += n;
   return out;
@@ -43,10 +53,15 @@ std::uint64_t msgpack_reader::read_be(std::size_t n, const char* field) {
 // Every element takes at least one byte, so a count larger than the bytes
 // left is a lie; rejecting it here is what keeps allocation bounded.
 void msgpack_reader::check_count(std::uint64_t count, std::uint64_t per_element,
-                                 const char* field) const {
-  if (count > remaining() / per_element)
-    throw decode_error(field, "declares " + std::to_string(count) + " elements but only " +
-                                  std::to_string(remaining()) + " bytes are left");
+                                 const char* field) {
+  if (count <= remaining() / per_element) return;
+  if (limit_ > data_.size() && count > (limit_ - pos_) / per_element)
+    throw decode_error(field, "declares " + std::to_string(count) +
+                                  " elements, more than fit in the limit of " +
+                                  std::to_string(limit_) + " bytes for the whole value");
+  incomplete_ = true;
+  throw decode_error(field, "declares " + std::to_string(count) + " elements but only " +
+                                std::to_string(remaining()) + " bytes are left");
 }
 
 std::uint32_t msgpack_reader::read_array_header(const char* field) {

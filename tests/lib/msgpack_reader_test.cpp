@@ -445,3 +445,42 @@ TEST_CASE("msgpack_reader: SHALL put the field name and the reason in what()") {
     CHECK(std::string(e.what()).find('\n') == std::string::npos);
   }
 }
+
+TEST_CASE("msgpack_reader: SHALL refuse, from its header, a value that cannot fit within a limit, "
+          "and tell a value that only needs more bytes") {
+  // A stream's first bytes: bin 32 claiming 2 GiB, with a 1 MiB limit.
+  const auto huge_bin = bytes({0xc6, 0x7f, 0xff, 0xff, 0xff});
+  msgpack_reader r(huge_bin, 1 << 20);
+  CHECK_THROWS_WITH_AS(r.skip_value("input"),
+                       "input: declares 2147483647 bytes, over the limit of 1048576 for the whole value",
+                       decode_error);
+  CHECK_FALSE(r.incomplete());
+
+  // An array declaring more elements than the limit has bytes.
+  const auto huge_array = bytes({0xdd, 0x00, 0x20, 0x00, 0x00, 0x01});
+  msgpack_reader a(huge_array, 1 << 20);
+  CHECK_THROWS_AS(a.skip_value("input"), decode_error);
+  CHECK_FALSE(a.incomplete());
+
+  // A str 8 of 10 bytes with 3 here: more bytes would finish it.
+  const auto partial = bytes({0xd9, 0x0a, 'a', 'b', 'c'});
+  msgpack_reader p(partial, 1 << 20);
+  CHECK_THROWS_AS(p.skip_value("input"), decode_error);
+  CHECK(p.incomplete());
+  // A header cut short is incomplete too.
+  const auto cut_header = bytes({0xc6, 0x00});
+  msgpack_reader h(cut_header, 1 << 20);
+  CHECK_THROWS_AS(h.skip_value("input"), decode_error);
+  CHECK(h.incomplete());
+
+  // An invalid byte is no matter of length.
+  const auto invalid = bytes({0xc1});
+  msgpack_reader bad(invalid, 1 << 20);
+  CHECK_THROWS_AS(bad.skip_value("input"), decode_error);
+  CHECK_FALSE(bad.incomplete());
+
+  // Without a limit, a truncated frame reads as it always did.
+  msgpack_reader whole(partial);
+  CHECK_THROWS_WITH_AS(whole.skip_value("payload"), "payload: truncated: needs 10 bytes, 3 left",
+                       decode_error);
+}

@@ -19,10 +19,19 @@ inline constexpr std::size_t max_msgpack_depth = 64;
 
 class msgpack_reader {
  public:
-  explicit msgpack_reader(std::string_view bytes) noexcept : data_(bytes) {}
+  explicit msgpack_reader(std::string_view bytes) noexcept : data_(bytes), limit_(bytes.size()) {}
+  // For a value still arriving (a stream read in pieces): bytes is what has
+  // come so far and the value may take up to limit bytes in all. A length
+  // or count that cannot fit within limit throws at once, from its header;
+  // one that only needs bytes not yet here throws with incomplete() set.
+  msgpack_reader(std::string_view bytes, std::size_t limit) noexcept
+      : data_(bytes), limit_(limit < bytes.size() ? bytes.size() : limit) {}
 
   std::size_t offset() const noexcept { return pos_; }
   std::size_t remaining() const noexcept { return data_.size() - pos_; }
+  // After a decode_error: true if it was only for want of bytes that may
+  // still come (within the limit), so reading more and trying again helps.
+  bool incomplete() const noexcept { return incomplete_; }
 
   // Each reads one value of the named kind or throws decode_error(field, ...).
   std::uint32_t read_array_header(const char* field);
@@ -36,14 +45,16 @@ class msgpack_reader {
   std::string_view skip_value(const char* field, std::size_t max_depth = max_msgpack_depth);
 
  private:
-  std::uint8_t peek(const char* field) const;
+  std::uint8_t peek(const char* field);
   std::uint64_t read_be(std::size_t n, const char* field);
   std::string_view take(std::size_t n, const char* field);
-  void check_count(std::uint64_t count, std::uint64_t per_element, const char* field) const;
+  void check_count(std::uint64_t count, std::uint64_t per_element, const char* field);
   void skip(const char* field, std::size_t depth_left, std::size_t max_depth);
 
   std::string_view data_;
+  std::size_t limit_;
   std::size_t pos_ = 0;
+  bool incomplete_ = false;
 };
 
 // Checks that bytes hold exactly one valid msgpack value. Throws decode_error.
