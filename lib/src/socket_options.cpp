@@ -7,7 +7,11 @@ namespace zmqkit {
 void apply_socket_options(zmq::socket_t& s, const socket_options& o, zmq::socket_type type) {
   const auto ms = [](std::chrono::milliseconds d) { return static_cast<int>(d.count()); };
   detail::translate("socket options", [&] {
-    s.set(zmq::sockopt::linger, ms(o.linger));
+    // SUB and PULL send nothing of their user's, only subscriptions, which
+    // every new connection gets again: waiting to deliver them at close
+    // would only delay it (a second for a SUB that never connected).
+    const bool receive_only = type == zmq::socket_type::sub || type == zmq::socket_type::pull;
+    s.set(zmq::sockopt::linger, receive_only ? 0 : ms(o.linger));
     s.set(zmq::sockopt::maxmsgsize, o.max_message_size);
     s.set(zmq::sockopt::heartbeat_ivl, ms(o.heartbeat_interval));
     s.set(zmq::sockopt::heartbeat_timeout, ms(o.heartbeat_timeout));

@@ -98,6 +98,15 @@ durable_subscriber::durable_subscriber(zmq::context_t& context, options opts)
 
 durable_subscriber::~durable_subscriber() {
   try {
+    // Never heard from the forwarder, and nothing from it waiting: no
+    // message is owed an acknowledgement, so only our SUB and CREDIT are
+    // queued. Waiting for a connection that never came would only delay
+    // the close.
+    zmq::pollitem_t readable{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    if (!heard_ && zmq::poll(&readable, 1, std::chrono::milliseconds(0)) == 0) {
+      socket_.set(zmq::sockopt::linger, 0);
+      return;
+    }
     // Acknowledgements first, so BYE hands on only what is unsettled. The
     // socket may refuse them for a moment (a burst of ACKs reaches the HWM
     // before libzmq hears that its I/O thread sent the earlier ones), so
@@ -168,6 +177,7 @@ std::optional<message> durable_subscriber::receive(std::chrono::milliseconds tim
 std::optional<message> durable_subscriber::take_message() {
   bool truncated = false;
   while (detail::translate("receive", [&] { return detail::receive_frames(socket_, frames_, &truncated, 6); })) {
+    heard_ = true;
     try {
       if (auto m = handle_frames()) return m;
     } catch (const decode_error& e) {

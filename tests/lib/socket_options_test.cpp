@@ -55,8 +55,8 @@ TEST_CASE("socket_options: SHALL leave the system's keepalive alone when idle is
 
 TEST_CASE("socket_options: SHALL default to the safe values of the design") {
   zmq::context_t ctx;
-  zmq::socket_t s(ctx, zmq::socket_type::sub);
-  apply_socket_options(s, socket_options{}, zmq::socket_type::sub);
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  apply_socket_options(s, socket_options{}, zmq::socket_type::dealer);
 
   CHECK(s.get(zmq::sockopt::linger) == 1000);
   CHECK(s.get(zmq::sockopt::maxmsgsize) == 16 * 1024 * 1024);
@@ -116,13 +116,29 @@ TEST_CASE("socket_options: SHALL let an explicit immediate override the default"
   }
 }
 
+TEST_CASE("socket_options: SHALL close SUB and PULL at once (linger 0): they send nothing of "
+          "their user's, and subscriptions go again on every connection") {
+  zmq::context_t ctx;
+  for (const auto type : {zmq::socket_type::sub, zmq::socket_type::pull}) {
+    zmq::socket_t s(ctx, type);
+    apply_socket_options(s, socket_options{}, type);
+    CHECK(s.get(zmq::sockopt::linger) == 0);
+  }
+  for (const auto type : {zmq::socket_type::pub, zmq::socket_type::push, zmq::socket_type::req,
+                          zmq::socket_type::rep, zmq::socket_type::router}) {
+    zmq::socket_t s(ctx, type);
+    apply_socket_options(s, socket_options{}, type);
+    CHECK(s.get(zmq::sockopt::linger) == 1000);
+  }
+}
+
 TEST_CASE("socket_options: SHALL throw zmqkit::error on a value libzmq refuses") {
   zmq::context_t ctx;
-  zmq::socket_t s(ctx, zmq::socket_type::pull);
+  zmq::socket_t s(ctx, zmq::socket_type::push);
   socket_options opts;
   opts.linger = -5ms;
   try {
-    apply_socket_options(s, opts, zmq::socket_type::pull);
+    apply_socket_options(s, opts, zmq::socket_type::push);
     FAIL("a linger of -5 ms accepted");
   } catch (const zmqkit::error& e) {
     CHECK(e.code().value() == EINVAL);

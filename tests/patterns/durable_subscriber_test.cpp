@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <cerrno>
+#include <future>
 #include <optional>
 #include <string>
 #include <vector>
@@ -314,6 +315,21 @@ TEST_CASE("durable_subscriber: SHALL count and drop malformed frames, never cras
   CHECK(sub.stats().resubscribes == 0);
   // The undecodable message was settled, so it does not come back forever.
   CHECK(next_non_ping(sub, peer) == frames{"ACK", std::string(1, '\x03')});
+}
+
+TEST_CASE("durable_subscriber: SHALL close at once when it never reached its forwarder, whatever "
+          "the linger") {
+  // Only its SUB and CREDIT are queued and no message is owed an ACK;
+  // waiting out a 20 s linger for a connection would only delay the close.
+  zmq::context_t ctx;
+  durable_subscriber::options opts;
+  opts.name = "never";
+  opts.endpoints = {zmqkit::endpoint::connect("tcp://127.0.0.1:1")};
+  opts.socket.linger = 20s;
+  std::optional<durable_subscriber> sub(std::in_place, ctx, opts);
+  CHECK_FALSE(sub->receive(50ms));
+  auto closing = std::async(std::launch::async, [&] { sub.reset(); });
+  CHECK(closing.wait_for(10s) == std::future_status::ready);
 }
 
 TEST_CASE("durable_subscriber: SHALL say BYE when it goes") {

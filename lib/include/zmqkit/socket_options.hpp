@@ -38,7 +38,7 @@ struct curve_options {
 };
 
 struct socket_options {
-  std::chrono::milliseconds linger = 1000ms;  // close() never waits longer
+  std::chrono::milliseconds linger = 1000ms;  // close() never waits longer (SUB, PULL: 0)
   std::int64_t max_message_size = default_max_message_size;  // larger frames drop the peer
   // ZMTP heartbeats, off by default: a PING or PONG that reaches a peer
   // which has just closed its socket makes its kernel answer with a reset,

@@ -102,7 +102,8 @@ class durable_subscriber {
   // or std::invalid_argument for a bad name, start, window or ping_interval.
   durable_subscriber(zmq::context_t& context, options opts);
   // Sends "BYE" (the forwarder hands what was not acknowledged to other
-  // members at once) and closes, within the socket's linger. Never throws.
+  // members at once) and closes, within the socket's linger; at once if
+  // the forwarder was never heard from. Never throws.
   ~durable_subscriber();
   durable_subscriber(const durable_subscriber&) = delete;
   durable_subscriber& operator=(const durable_subscriber&) = delete;
@@ -146,6 +147,7 @@ class durable_subscriber {
   // Commands the socket did not take (no live connection yet), in order.
   std::deque<std::vector<std::string>> pending_;
   std::uint64_t credit_ = 0;  // MSGs the forwarder may still send
+  bool heard_ = false;        // anything ever came from the forwarder
   clock::time_point last_send_{};
   clock::time_point last_sub_{};
   sequence_tracker tracker_;
