@@ -76,9 +76,11 @@ int main(int argc, char** argv) {
                  "a message arriving at an idle forwarder is committed at once [1]")
       ->check(number_in(0, 100, "milliseconds"));
   app.add_option("--segment-mib", segment_mib, "Roll to a new segment file past this size [64]")
-      ->check(CLI::Range(1, 4096));
-  app.add_option("--max-mib", max_mib, "Retention: delete oldest segments past this total [no limit]");
-  app.add_option("--max-messages", max_messages, "Retention: keep about this many messages [no limit]");
+      ->check(whole_number_in(1, 4096));
+  app.add_option("--max-mib", max_mib, "Retention: delete oldest segments past this total [no limit]")
+      ->check(whole_number_in(0, std::uint64_t{1} << 40));
+  app.add_option("--max-messages", max_messages, "Retention: keep about this many messages [no limit]")
+      ->check(whole_number_in(0, std::uint64_t{1} << 62));
   app.add_option("--max-age", max_age_s, "Retention: delete segments older than this many seconds [no limit]")
       ->check(number_in(0, 1e9, "seconds"));
   app.add_option("--ack-wait", ack_wait_s, "Replay: send again what is not acknowledged within this many seconds [30]")
@@ -104,6 +106,7 @@ int main(int argc, char** argv) {
       "SIGINT or SIGTERM: stop taking messages, sync, save positions, exit 0.\n"));
 
   return run_tool(app, argc, argv, [&] {
+    if (dir.empty()) throw usage_error("-d: the journal directory is an empty path");
     forwarder::options o;
     o.journal_dir = dir;
     try {
@@ -121,6 +124,11 @@ int main(int argc, char** argv) {
     o.frontend = role(frontend, "tcp://127.0.0.1:5559");
     o.control = role(control, "tcp://127.0.0.1:5563");
     o.forward_to = parsed(forward_to, endpoint_mode::connect);
+    for (const auto& ep : o.forward_to)
+      if (ep.mode == endpoint_mode::bind)
+        throw usage_error("--forward-to '@" + ep.address +
+                          "': the link connects to the next forwarder's intake; give >" +
+                          ep.address + " or " + ep.address);
     const std::string metrics_at = metrics.empty() ? "" : parse_metrics_address(metrics);
     if (o.intake.empty() && o.frontend.empty())
       throw usage_error("nothing to take messages from: keep --intake or --frontend");

@@ -30,15 +30,12 @@ int publish_reliably(const std::string& tool, message_source& source, const send
                      socket_reporter& report, double ack_timeout, bool stats) {
   std::uint64_t refused = 0;
   opts.send_timeout = to_ms(ack_timeout);
+  const auto max_size = static_cast<std::size_t>(opts.socket.max_message_size);
   opts.on_rejected = [&](const reliable_publisher::rejection& r) {
+    if (r.seq == 0) return;  // refused before sending: the send loop reports it
     ++refused;
-    if (r.seq == 0)
-      say(tool, "a message on topic '" + shortened(r.topic) + "' is too big for the forwarder "
-                "(topic over 65535 bytes or envelope over " +
-                std::to_string(opts.socket.max_message_size) + " bytes): not sent");
-    else
-      say(tool, "message seq " + std::to_string(r.seq) + " on topic '" + shortened(r.topic) +
-                    "' rejected by the forwarder: " + r.reason);
+    say(tool, "message seq " + std::to_string(r.seq) + " on topic '" + shortened(r.topic) +
+                  "' rejected by the forwarder: " + r.reason);
   };
   reliable_publisher pub(ctx, opts);
   report.ready(opts.endpoints, pub.endpoints());
@@ -49,7 +46,11 @@ int publish_reliably(const std::string& tool, message_source& source, const send
     code = send_loop(tool, source, sending, [&](const outgoing& m) {
       const auto before = pub.stats().rejected;
       if (pub.publish(m.topic, packed(m.payload), m.headers)) return true;
-      if (pub.stats().rejected > before) return true;  // reported above; exit 1 at the end
+      if (pub.stats().rejected > before) {  // too large: refused before it was numbered
+        check_sendable(m.topic, 0, max_size);  // throws for the topic
+        throw zmqkit::error(EMSGSIZE, "envelope is over the " + std::to_string(max_size) +
+                                          "-byte message size limit");
+      }
       throw outbox_full{};
     });
   } catch (const outbox_full&) {
@@ -79,8 +80,9 @@ int publish_reliably(const std::string& tool, message_source& source, const send
   }
   if (!all) {
     say(tool, std::to_string(pub.outstanding()) + " of " + std::to_string(c.acked + pub.outstanding()) +
-                  " messages not acknowledged within " + seconds_text(ack_timeout) +
-                  " s (--ack-timeout)");
+                  " messages not acknowledged " +
+                  (stop_requested() ? std::string("when stopped by a signal")
+                                    : "within " + seconds_text(ack_timeout) + " s (--ack-timeout)"));
     return exit_unavailable;
   }
   if (refused > 0) {
@@ -114,7 +116,8 @@ int main(int argc, char** argv) {
   double wait_timeout = 10, ack_timeout = 10;
   bool drop = false, verbose = false, reliable = false, stats = false;
   app.add_option("--wait-subscribers", wait_subscribers,
-                 "Before sending, wait until N subscriptions have arrived");
+                 "Before sending, wait until N subscriptions have arrived")
+      ->check(whole_number_in(0, 1000000));
   app.add_option("--wait-timeout", wait_timeout, "Seconds --wait-subscribers waits (then exit 4)")
       ->check(seconds_in_range())
       ->capture_default_str();
@@ -147,6 +150,7 @@ int main(int argc, char** argv) {
     if (reliable && drop) throw usage_error("--drop has no meaning with --reliable");
     if (!reliable && app.count("--ack-timeout") > 0)
       throw usage_error("--ack-timeout needs --reliable");
+    input.max_size = sock.max_size;
     message_source source(input, [&](const std::string& s) { say(tool, s); });
     zmq::context_t ctx;
     socket_reporter report(verbose, tool, ctx);

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
       "  zmq-push '>tcp://sink:5558' -t results -f report.pdf\n"));
 
   return run_tool(app, argc, argv, [&] {
+    input.max_size = sock.max_size;
     message_source source(input, [&](const std::string& s) { say(tool, s); });
     pusher::options opts;
     opts.endpoints = endpoints.resolve(endpoint_mode::bind, "tcp://127.0.0.1:5557");

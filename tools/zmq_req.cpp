@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
       ->check(seconds_in_range())
       ->capture_default_str();
   app.add_option("--retries", retries, "Times to resend on a fresh socket before giving up (exit 4)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(whole_number_in(0, 1000))
       ->capture_default_str();
   app.add_flag("-v,--verbose", verbose, "Print the endpoints and each retry on stderr");
   app.footer(help_footer(
@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
       "  cat queries.txt | zmq-req -t lookup --timeout 1 --retries 5\n"));
 
   return run_tool(app, argc, argv, [&] {
+    input.max_size = sock.max_size;
     message_source source(input, [&](const std::string& s) { say(tool, s); });
     requester::options opts;
     opts.endpoints = endpoints.resolve(endpoint_mode::connect, "tcp://127.0.0.1:5558");

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -145,8 +146,10 @@ std::optional<int> process::wait(std::chrono::milliseconds timeout) {
   pollfd p{pidfd_, POLLIN, 0};
   if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return std::nullopt;
   int status = 0;
-  if (::waitpid(pid_, &status, 0) != pid_) return std::nullopt;
+  rusage usage{};
+  if (::wait4(pid_, &status, 0, &usage) != pid_) return std::nullopt;
   exited_ = true;
+  peak_rss_kib_ = usage.ru_maxrss;
   return status;
 }
 

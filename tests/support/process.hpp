@@ -37,6 +37,8 @@ class process {
   void kill(int signal);
   // The exit status as from waitpid (use WIFEXITED etc.), or nullopt on timeout.
   std::optional<int> wait(std::chrono::milliseconds timeout);
+  // After wait() saw the exit: the child's peak resident set, in KiB.
+  long peak_rss_kib() const noexcept { return peak_rss_kib_; }
 
  private:
   void drain_stderr(int timeout_ms);
@@ -46,6 +48,7 @@ class process {
   std::string out_buf_, err_buf_;
   std::size_t err_line_pos_ = 0;  // where read_stderr_line goes on in err_buf_
   bool exited_ = false;
+  long peak_rss_kib_ = 0;
 };
 
 // The Debian interpreter that has python3-zmq and python3-msgpack; the

@@ -159,6 +159,15 @@ TEST_CASE("zmq-forwarder: SHALL exit 2 with one stderr line on bad arguments") {
   check_usage_error({"zmq-forwarder", "-d", "j", "--intake", "none", "--frontend", "none"});
   check_usage_error({"zmq-forwarder", "-d", "j", "--intake", "@bogus://x"});
   check_usage_error({"zmq-forwarder", "-d", "j", "--forward-to", "tcp://"});
+  // The link connects: a bound forward-to would wait for a next hop to call.
+  check_usage_error({"zmq-forwarder", "-d", "j", "--forward-to", "@tcp://127.0.0.1:5560"});
+  check_usage_error({"zmq-forwarder", "-d", ""});
+  // Unsigned options: CLI11 alone reads -1 as 2^64-1.
+  for (const char* option : {"--max-mib", "--max-messages", "--segment-mib"})
+    check_usage_error({"zmq-forwarder", "-d", "j", option, "-1"});
+  CHECK(run({"zmq-forwarder", "-d", "j", "--max-mib", "-1"}).err ==
+        "zmq-forwarder: --max-mib: -1 is not a whole number from 0 to 1099511627776 (see "
+        "zmq-forwarder --help)\n");
 }
 
 TEST_CASE("zmq-forwarder: SHALL refuse, in one line and exit 1, a journal another forwarder has open") {

@@ -210,6 +210,22 @@ TEST_CASE("zmq-pub --reliable: SHALL exit 4 and say how many are unacknowledged 
   CHECK(r.err == "zmq-pub: 3 of 3 messages not acknowledged within 0.3 s (--ack-timeout)\n");
 }
 
+TEST_CASE("zmq-pub --reliable: SHALL say it was stopped by a signal, not that --ack-timeout "
+          "passed, when SIGINT comes with messages unacknowledged") {
+  zmq::context_t ctx;
+  std::atomic<int> pubs{0};
+  router_peer silent(ctx, [&pubs](router_peer&, const frames&) { ++pubs; });  // never ACKs
+  process pub(tool({"zmq-pub", "--reliable", ">" + silent.address(), "-m", "a", "-n", "3"}));
+  const auto deadline = std::chrono::steady_clock::now() + line_deadline;
+  while (pubs < 3) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    (void)pub.read_line(10ms);  // waits on its stdout, which stays empty
+  }
+  pub.kill(SIGINT);
+  CHECK(exit_code(pub) == 4);
+  CHECK(pub.stderr_text() == "zmq-pub: 3 of 3 messages not acknowledged when stopped by a signal\n");
+}
+
 TEST_CASE("zmq-sub --durable: SHALL subscribe with its name and -t prefixes, print jsonl with fseq "
           "and ack each message once printed") {
   zmq::context_t ctx;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <zmq.hpp>
 
 #include "tools/tool_runner.hpp"
 
@@ -325,6 +326,23 @@ TEST_CASE("zmq-sub: SHALL exit 3 when -W passes before the -C count is reached")
   CHECK(exit_code(sub) == 3);
   CHECK(wait_for_stderr(sub, "(-W)") == "zmq-sub: no message for 0.3 s (-W), 2 received");
   CHECK(exit_code(pub) == 0);
+}
+
+TEST_CASE("zmq-sub: SHALL count the malformed messages it dropped when -W passes") {
+  // A plain PUB that sends what is not a zmqkit envelope: "0 received"
+  // alone would hide that something did arrive.
+  process sub(tool({"zmq-sub", "@tcp://127.0.0.1:*", "-v", "-W", "2"}));
+  const auto endpoint = ready_endpoint(sub);
+  zmq::context_t ctx;
+  zmq::socket_t pub(ctx, zmq::socket_type::xpub);
+  pub.set(zmq::sockopt::linger, 1000);
+  pub.connect(endpoint);
+  zmq::message_t subscription;
+  REQUIRE(pub.recv(subscription));  // the subscriber's subscription: it is listening
+  for (int i = 0; i < 9; ++i) REQUIRE(pub.send(zmq::str_buffer("weather temp=1"), zmq::send_flags::none));
+  CHECK(exit_code(sub) == 3);
+  CHECK(wait_for_stderr(sub, "(-W)") ==
+        "zmq-sub: no message for 2 s (-W), 0 received, 9 malformed dropped (-v shows why)");
 }
 
 TEST_CASE("zmq-sub: SHALL exit 0 once -C messages have arrived") {

@@ -1,15 +1,19 @@
 #include "common/cli.hpp"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -168,6 +172,61 @@ CLI::Validator number_in(double min, double max, const std::string& unit) {
       bounds);  // --help: "--ack-wait FLOAT:from 0.001 to 1000000"
 }
 
+namespace {
+
+// Digits only, no sign, no spaces: strtoull would take "-1" and " 5".
+std::optional<std::uint64_t> parse_whole(const std::string& digits) {
+  if (digits.empty() || digits.size() > 19 || !std::all_of(digits.begin(), digits.end(), digit))
+    return std::nullopt;
+  return std::stoull(digits);
+}
+
+}  // namespace
+
+CLI::Validator whole_number_in(std::uint64_t min, std::uint64_t max) {
+  const std::string bounds = "from " + std::to_string(min) + " to " + std::to_string(max);
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        const auto v = parse_whole(text);
+        if (v && *v >= min && *v <= max) return {};
+        return text + " is not a whole number " + bounds;
+      },
+      bounds);
+}
+
+std::string bytes_text(std::uint64_t n) {
+  for (const auto& [unit, shift] : {std::pair{"g", 30}, {"m", 20}, {"k", 10}})
+    if (n >= (std::uint64_t{1} << shift) && n % (std::uint64_t{1} << shift) == 0)
+      return std::to_string(n >> shift) + unit;
+  return std::to_string(n);
+}
+
+CLI::Validator bytes_in(std::uint64_t min, std::uint64_t max) {
+  const std::string bounds = "from " + bytes_text(min) + " to " + bytes_text(max);
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        const auto digits_end = std::find_if_not(text.begin(), text.end(), digit) - text.begin();
+        const auto number = parse_whole(text.substr(0, static_cast<std::size_t>(digits_end)));
+        std::string unit = text.substr(static_cast<std::size_t>(digits_end));
+        std::transform(unit.begin(), unit.end(), unit.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        const int shift = unit.empty() || unit == "b"                    ? 0
+                          : unit == "k" || unit == "kib" || unit == "kb" ? 10
+                          : unit == "m" || unit == "mib" || unit == "mb" ? 20
+                          : unit == "g" || unit == "gib" || unit == "gb" ? 30
+                                                                         : -1;
+        if (number && shift >= 0 && *number <= (max >> shift)) {
+          const auto bytes = *number << shift;
+          if (bytes >= min) {
+            text = std::to_string(bytes);
+            return {};
+          }
+        }
+        return text + " is not a size " + bounds + " (bytes, or with k, m, g)";
+      },
+      "SIZE " + bounds);
+}
+
 void say(const std::string& tool, const std::string& text) {
   std::lock_guard<std::mutex> lock(stderr_mutex);
   std::cerr << tool << ": " << text << std::endl;
@@ -210,12 +269,16 @@ std::vector<zmqkit::endpoint> endpoint_options::resolve(endpoint_mode bare_mode,
 }
 
 void socket_cli_options::add_to(CLI::App& app) {
-  app.add_option("--hwm", hwm, "High-water mark: messages queued per peer")
-      ->check(CLI::NonNegativeNumber)
+  app.add_option("--hwm", hwm, "High-water mark: messages queued per peer (0: no limit)")
+      ->check(whole_number_in(0, std::numeric_limits<int>::max()))
       ->capture_default_str();
   app.add_option("--linger", linger_ms, "Milliseconds to deliver queued messages at exit")
-      ->check(CLI::NonNegativeNumber)
+      ->check(whole_number_in(0, std::numeric_limits<int>::max()))
       ->capture_default_str();
+  app.add_option("--max-size", max_size,
+                 "Largest message (frame) to send or receive; larger ones are refused before "
+                 "sending, and a peer sending one is disconnected [16m]")
+      ->transform(bytes_in(64, std::uint64_t{1} << 30));
   app.add_option("--curve-secret", curve_secret,
                  "CURVE: our certificate with its secret key (NAME.key_secret, mode 0600); "
                  "secures every tcp endpoint")
@@ -243,6 +306,7 @@ void socket_cli_options::add_to(CLI::App& app) {
 void socket_cli_options::apply(zmqkit::socket_options& o) const {
   o.send_hwm = hwm;
   o.receive_hwm = hwm;
+  o.max_message_size = static_cast<std::int64_t>(max_size);
   o.linger = std::chrono::milliseconds(linger_ms);
   if (curve_secret.empty()) {
     for (const auto* given : {&curve_allow, &curve_server})
@@ -317,8 +381,21 @@ bool interrupted(const std::exception& e) noexcept {
   return z != nullptr && z->code().value() == EINTR;
 }
 
+void keep_standard_fds_open() noexcept {
+  // Ascending order: open() takes the lowest free descriptor, which is fd
+  // itself once those below it are open.
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    // The wrong way round on purpose: reading a closed stdin or writing a
+    // closed stdout still fails (EBADF), and the tool says so.
+    const int got = ::open("/dev/null", (fd == 0 ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+    if (got >= 0 && got != fd) ::close(got);
+  }
+}
+
 int run_tool(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
   const std::string tool = app.get_name();
+  keep_standard_fds_open();
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -62,6 +62,10 @@ struct endpoint_options {
 struct socket_cli_options {
   int hwm = 1000;
   int linger_ms = 1000;
+  // --max-size: the largest message frame, both ways: received (libzmq's
+  // MAXMSGSIZE, a larger one drops the sender's connection) and sent (a
+  // larger one is refused before it goes, as a receiver would refuse it).
+  std::uint64_t max_size = zmqkit::default_max_message_size;
   std::string curve_secret, curve_allow, curve_server;
   std::vector<std::string> allow_ips, deny_ips;
   void add_to(CLI::App& app);
@@ -76,8 +80,15 @@ struct socket_cli_options {
                                                 std::function<void(const std::string&)> log) const;
 };
 
+// Makes sure descriptors 0, 1 and 2 are open (on /dev/null, opened so
+// that using them fails as a closed one would) before any socket exists.
+// Otherwise libzmq's first socket takes a closed 1 for its eventfd, the
+// tool's output goes into libzmq's mailbox and libzmq aborts.
+void keep_standard_fds_open() noexcept;
+
 // Parses argv and runs body, turning every failure into one stderr line
-// ("zmq-pub: ...") and its exit code. --help and --version exit 0.
+// ("zmq-pub: ...") and its exit code. --help and --version exit 0. Calls
+// keep_standard_fds_open() first.
 int run_tool(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
 
 // Set by SIGINT/SIGTERM. The handlers do not restart system calls, so a
@@ -154,6 +165,15 @@ std::string seconds_text(double seconds);
 CLI::Validator number_in(double min, double max, const std::string& unit);
 // The range most durations take: 1 ms to a million seconds (11.5 days).
 inline CLI::Validator seconds_in_range() { return number_in(0.001, 1e6, "seconds"); }
+// An option's transform (not check: it rewrites the text): a whole number of bytes from min to
+// max, written plain or with a binary unit ("16777216", "64k", "16m",
+// "1g"; "KiB" and "MiB" too). The text becomes the number of bytes.
+CLI::Validator bytes_in(std::uint64_t min, std::uint64_t max);
+// A whole number from min to max. CLI11 reads "-1" into an unsigned option
+// as 2^64-1; this refuses it: "--count: -1 is not a whole number from 0 to ...".
+CLI::Validator whole_number_in(std::uint64_t min, std::uint64_t max);
+// A byte count as the options take it: "16m", "64k", or bytes.
+std::string bytes_text(std::uint64_t n);
 
 // Prints "<tool>: <text>" on stderr as one line.
 void say(const std::string& tool, const std::string& text);

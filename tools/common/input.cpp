@@ -1,5 +1,8 @@
 #include "common/input.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,6 +24,23 @@ namespace zmqkit::tools {
 namespace {
 
 constexpr std::size_t read_chunk = 1 << 20;
+
+// Reads what fd has, up to n bytes: 0 at its end or once a stop signal
+// came, -1 with errno on an error. The wait runs in 200 ms slices, so a
+// signal that lands just before it (not inside read(), which it would
+// interrupt) still ends it.
+ssize_t read_until_stopped(int fd, char* buf, std::size_t n) {
+  while (!stop_requested()) {
+    pollfd p{fd, POLLIN, 0};
+    const int ready = ::poll(&p, 1, 200);
+    if (ready == 0 || (ready < 0 && errno == EINTR)) continue;
+    if (ready < 0) return -1;
+    const auto got = ::read(fd, buf, n);
+    if (got < 0 && errno == EINTR) continue;
+    return got;
+  }
+  return 0;
+}
 
 }  // namespace
 
@@ -99,13 +119,16 @@ void input_options::add_to(CLI::App& app, bool with_topic) {
   for (const char* name : {"-m", "-H"}) one_word_each(*app.get_option(name));
   app.add_option("-n,--count", count,
                  "Messages to send: repeats -m/-f/-s input, or stops -l input early")
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number_in(0, std::uint64_t{1} << 62));
   app.add_flag("--strict", strict, "Stop at the first bad input instead of skipping it");
 }
 
 message_source::message_source(const input_options& opts, reporter report)
     : opts_(opts), report_(std::move(report)) {
   for (const auto& h : opts_.headers) extra_headers_.push_back(split_header(h));
+  if (opts_.topic.size() > zmqkit::max_topic_size)
+    throw usage_error("-t: a topic of " + std::to_string(opts_.topic.size()) + " bytes is over the " +
+                      std::to_string(zmqkit::max_topic_size) + "-byte limit");
   const int sources = (!opts_.messages.empty()) + (!opts_.file.empty()) + opts_.lines + opts_.slurp;
   if (sources > 1) throw usage_error("give only one of -m, -f, -l, -s");
   if (!opts_.messages.empty()) {
@@ -113,17 +136,39 @@ message_source::message_source(const input_options& opts, reporter report)
     units_ = opts_.messages;
   } else if (!opts_.file.empty()) {
     mode_ = mode::whole;
-    std::ifstream in(opts_.file, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + opts_.file + ": " + std::strerror(errno));
-    units_.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    const int fd = ::open(opts_.file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error("cannot read " + opts_.file + ": " + std::strerror(errno));
+    try {
+      units_.push_back(read_bounded(fd, opts_.file));
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    ::close(fd);
   } else if (opts_.slurp) {
     mode_ = mode::whole;
-    while (read_more()) {
-    }
-    units_.push_back(buffer_);
-    buffer_.clear();
+    units_.push_back(read_bounded(STDIN_FILENO, "stdin"));
   } else {
     mode_ = opts_.format == "msgpack" ? mode::msgpack_stream : mode::lines;
+  }
+}
+
+std::string message_source::read_bounded(int fd, const std::string& name) const {
+  std::string out;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) > opts_.max_size)
+    throw std::runtime_error(name + ": " + std::to_string(st.st_size) + " bytes, over the " +
+                             std::to_string(opts_.max_size) + "-byte limit (--max-size): not sent");
+  while (true) {
+    const auto old = out.size();
+    out.resize(old + read_chunk);
+    const auto n = read_until_stopped(fd, out.data() + old, read_chunk);
+    if (n < 0) throw std::runtime_error("reading " + name + ": " + std::strerror(errno));
+    out.resize(old + static_cast<std::size_t>(n));
+    if (n == 0) return out;  // the end, or stopped by a signal
+    if (out.size() > opts_.max_size)
+      throw std::runtime_error(name + ": more than " + std::to_string(opts_.max_size) +
+                               " bytes, over the limit (--max-size): not sent");
   }
 }
 
@@ -131,33 +176,52 @@ bool message_source::read_more() {
   if (eof_) return false;
   if (buffer_pos_ > 0) {  // keep only the unconsumed tail
     buffer_.erase(0, buffer_pos_);
+    scan_pos_ -= buffer_pos_;
+    consumed_ += buffer_pos_;
     buffer_pos_ = 0;
   }
-  const auto old = buffer_.size();
-  buffer_.resize(old + read_chunk);
-  ssize_t n;
-  do {
-    n = ::read(STDIN_FILENO, buffer_.data() + old, read_chunk);
-  } while (n < 0 && errno == EINTR && !stop_requested());
-  if (n < 0 && errno == EINTR) n = 0;  // stopped by a signal: the input ends here
+  if (chunk_.empty()) chunk_.resize(read_chunk);
+  // Stopped by a signal, the input ends here.
+  const auto n = read_until_stopped(STDIN_FILENO, chunk_.data(), chunk_.size());
   if (n < 0) throw std::runtime_error(std::string("reading stdin: ") + std::strerror(errno));
-  buffer_.resize(old + static_cast<std::size_t>(n));
+  // Appended, so a pipe's 64 KiB reads cost what they bring, not a chunk.
+  buffer_.append(chunk_.data(), static_cast<std::size_t>(n));
   if (n == 0) eof_ = true;
   return n > 0;
 }
 
-std::optional<std::string_view> message_source::next_line() {
+std::optional<message_source::unit> message_source::next_line() {
+  const auto from = [&](std::size_t begin, std::size_t end) {
+    const std::string_view bytes(buffer_.data() + begin, end - begin);
+    return unit{bytes, bytes.size() > opts_.max_size};
+  };
   while (true) {
-    const auto nl = buffer_.find('\n', buffer_pos_);
+    if (skipping_line_) {  // the rest of a line already refused
+      const auto nl = buffer_.find('\n', buffer_pos_);
+      skipping_line_ = nl == std::string::npos;
+      buffer_pos_ = scan_pos_ = skipping_line_ ? buffer_.size() : nl + 1;
+      if (skipping_line_ && !read_more()) return std::nullopt;
+      continue;
+    }
+    // The search goes on from where the last one ended: a long line that
+    // arrives 64 KiB at a time is scanned once, not once per read.
+    const auto nl = buffer_.find('\n', scan_pos_);
     if (nl != std::string::npos) {
-      const std::string_view line(buffer_.data() + buffer_pos_, nl - buffer_pos_);
-      buffer_pos_ = nl + 1;
+      const auto line = from(buffer_pos_, nl);
+      buffer_pos_ = scan_pos_ = nl + 1;
       return line;
+    }
+    scan_pos_ = buffer_.size();
+    if (buffer_.size() - buffer_pos_ > opts_.max_size) {
+      // Refused now, as soon as it is too long; the rest is read past
+      // without being kept.
+      skipping_line_ = true;
+      return from(buffer_pos_, buffer_.size());
     }
     if (!read_more()) {
       if (buffer_pos_ >= buffer_.size()) return std::nullopt;
-      const std::string_view last(buffer_.data() + buffer_pos_, buffer_.size() - buffer_pos_);
-      buffer_pos_ = buffer_.size();  // a last line without '\n'
+      const auto last = from(buffer_pos_, buffer_.size());  // a last line without '\n'
+      buffer_pos_ = scan_pos_ = buffer_.size();
       return last;
     }
   }
@@ -167,20 +231,26 @@ std::optional<std::string_view> message_source::next_msgpack_value() {
   while (true) {
     const std::string_view rest(buffer_.data() + buffer_pos_, buffer_.size() - buffer_pos_);
     if (!rest.empty()) {
+      // Limited to max_size: a value that declares more is refused from
+      // its header, and one that is merely incomplete never grows the
+      // buffer past the limit.
+      zmqkit::msgpack_reader r(rest, opts_.max_size);
       try {
-        zmqkit::msgpack_reader r(rest);
         const auto value = r.skip_value("input");
         buffer_pos_ += value.size();
         return value;
       } catch (const zmqkit::decode_error& e) {
-        if (eof_) throw std::runtime_error(std::string("stdin is not a msgpack stream: ") + e.what());
+        if (!r.incomplete() || eof_)
+          throw std::runtime_error("stdin byte " + std::to_string(consumed_ + buffer_pos_) + " (" +
+                                   where_ + "): " + e.what() +
+                                   (r.incomplete() ? "" : " (--max-size)") + "; stopped reading");
       }
     }
     if (!read_more() && buffer_pos_ >= buffer_.size()) return std::nullopt;
   }
 }
 
-std::optional<std::string_view> message_source::next_unit(std::string& where) {
+std::optional<message_source::unit> message_source::next_unit() {
   const auto limit = opts_.count;
   switch (mode_) {
     case mode::messages:
@@ -188,43 +258,56 @@ std::optional<std::string_view> message_source::next_unit(std::string& where) {
       const auto total = limit >= 0 ? static_cast<std::uint64_t>(limit) : units_.size();
       if (produced_ >= total) return std::nullopt;
       const auto i = produced_ % units_.size();
-      where = mode_ == mode::messages ? "message " + std::to_string(i + 1)
-              : opts_.file.empty()    ? "stdin"
-                                      : opts_.file;
+      where_ = mode_ == mode::messages ? "message " + std::to_string(i + 1)
+               : opts_.file.empty()    ? "stdin"
+                                       : opts_.file;
       if (mode_ == mode::messages) {
         scratch_ = expand_template(units_[i], produced_ + 1);
-        return std::string_view(scratch_);
+        return unit{scratch_};
       }
-      return std::string_view(units_[i]);
+      return unit{units_[i]};
     }
     case mode::lines:
       while (limit < 0 || produced_ < static_cast<std::uint64_t>(limit)) {
         auto line = next_line();
         if (!line) return std::nullopt;
         ++line_no_;
-        if (line->empty()) continue;  // blank lines are not messages
+        if (line->bytes.empty()) continue;  // blank lines are not messages
         line_where_ = true;
         return line;
       }
       return std::nullopt;
     case mode::msgpack_stream:
       if (limit >= 0 && produced_ >= static_cast<std::uint64_t>(limit)) return std::nullopt;
-      where = "value " + std::to_string(produced_ + rejected_ + 1);
-      return next_msgpack_value();
+      where_ = "value " + std::to_string(produced_ + rejected_ + 1);
+      if (auto value = next_msgpack_value()) return unit{*value};
+      return std::nullopt;
   }
   return std::nullopt;
 }
 
+// Named lazily: building the text per line would cost more than the line.
+std::string message_source::position() const {
+  return line_where_ ? "line " + std::to_string(line_no_) : where_;
+}
+
+void message_source::reject(const std::string& reason) {
+  ++rejected_;
+  if (opts_.strict) throw std::runtime_error(position() + ": " + reason + " (stopped: --strict)");
+  report_(position() + ": " + reason + " (skipped)");
+}
+
 std::optional<outgoing> message_source::next() {
   while (true) {
-    std::string where;
     line_where_ = false;
-    auto unit = next_unit(where);
-    if (!unit) return std::nullopt;
-    // Named lazily: building the text per line would cost more than the line.
-    const auto position = [&] { return line_where_ ? "line " + std::to_string(line_no_) : where; };
+    auto in = next_unit();
+    if (!in) return std::nullopt;
+    if (in->too_long) {
+      reject("longer than the " + std::to_string(opts_.max_size) + "-byte limit (--max-size)");
+      continue;
+    }
     try {
-      auto out = parse_input(*unit, opts_.format, opts_.topic, extra_headers_);
+      auto out = parse_input(in->bytes, opts_.format, opts_.topic, extra_headers_);
       ++produced_;
       return out;
     } catch (const std::exception& e) {
@@ -232,9 +315,7 @@ std::optional<outgoing> message_source::next() {
       if (!dynamic_cast<const std::invalid_argument*>(&e) &&
           !dynamic_cast<const zmqkit::decode_error*>(&e))
         throw;
-      ++rejected_;
-      if (opts_.strict) throw std::runtime_error(position() + ": " + e.what() + " (stopped: --strict)");
-      report_(position() + ": " + e.what() + " (skipped)");
+      reject(e.what());
       if (mode_ != mode::lines && mode_ != mode::msgpack_stream) ++produced_;
     }
   }

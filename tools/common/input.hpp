@@ -34,12 +34,19 @@ struct input_options {
   std::vector<std::string> headers;   // -H key=value
   std::int64_t count = -1;            // --count
   bool strict = false;                // stop at the first bad input
+  // The largest message the tool may send (its --max-size): input longer
+  // than this is refused as soon as it is, never read into memory whole.
+  std::size_t max_size = zmqkit::default_max_message_size;
   void add_to(CLI::App& app, bool with_topic = true);
 };
 
 // Reads messages as input_options says. Bad input (a line that is not JSON,
-// a header without '=') is reported through the callback with its position,
-// counted in rejected(), and skipped, unless strict: then next() throws.
+// a header without '=', a line longer than max_size) is reported through
+// the callback with its position, counted in rejected(), and skipped,
+// unless strict: then next() throws. Input that cannot go on (a msgpack
+// value too large to read, stdin or a file over max_size with -s or -f)
+// throws std::runtime_error naming where. Memory stays within about
+// max_size plus one read, whatever the input.
 class message_source {
  public:
   using reporter = std::function<void(const std::string&)>;
@@ -47,15 +54,25 @@ class message_source {
 
   // The next message, or nullopt when the input is used up.
   std::optional<outgoing> next();
+  // Refuses the message next() returned last, for reason (e.g. the sender
+  // found it too large): reported and counted as bad input is.
+  void reject(const std::string& reason);
   std::uint64_t rejected() const noexcept { return rejected_; }
 
  private:
+  struct unit {
+    std::string_view bytes;
+    bool too_long = false;  // a line over max_size: its start, the rest is skipped
+  };
   // The next piece of input: a view into buffer_, units_ or scratch_,
   // valid until the next call.
-  std::optional<std::string_view> next_unit(std::string& where);
+  std::optional<unit> next_unit();
+  std::string position() const;
   bool read_more();
-  std::optional<std::string_view> next_line();
+  std::optional<unit> next_line();
   std::optional<std::string_view> next_msgpack_value();
+  // All of fd (stdin, or -f's file) as one unit; throws past max_size.
+  std::string read_bounded(int fd, const std::string& name) const;
 
   input_options opts_;
   reporter report_;
@@ -63,9 +80,14 @@ class message_source {
   zmqkit::headers extra_headers_;
   std::vector<std::string> units_;  // -m texts, or the -f / -s content
   std::string buffer_;              // stdin not yet consumed
+  std::string chunk_;               // where each read() lands
   std::string scratch_;             // the last expanded -m template
-  bool line_where_ = false;
-  std::size_t buffer_pos_ = 0;
+  std::string where_;               // the last unit's position, but for lines
+  bool line_where_ = false;         // the last unit was line line_no_
+  std::size_t buffer_pos_ = 0;      // where buffer_'s unconsumed bytes start
+  std::size_t scan_pos_ = 0;        // no '\n' in buffer_ from buffer_pos_ to here
+  std::uint64_t consumed_ = 0;      // stdin bytes dropped from buffer_'s front
+  bool skipping_line_ = false;      // inside a line refused as too long
   bool eof_ = false;
   std::uint64_t produced_ = 0, line_no_ = 0, rejected_ = 0;
 };

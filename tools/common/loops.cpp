@@ -3,7 +3,8 @@
 namespace zmqkit::tools {
 
 void receive_options::add_to(CLI::App& app, const std::string& default_format) {
-  app.add_option("-C,--count", count, "Exit after this many messages")->check(CLI::NonNegativeNumber);
+  app.add_option("-C,--count", count, "Exit after this many messages")
+      ->check(whole_number_in(0, std::uint64_t{1} << 62));
   app.add_option("-W,--idle-timeout", idle_seconds,
                  "Exit with status 3 after this many seconds without a message")
       ->check(seconds_in_range());
@@ -11,6 +12,14 @@ void receive_options::add_to(CLI::App& app, const std::string& default_format) {
                "On exit, print to stderr received, rate, gaps, duplicates, decode errors, latency, and per "
                "topic its events, rate and latency split, and a durable subscription's backlog");
   output.add_to(app, default_format);
+}
+
+std::string too_large_text(const zmqkit::error& e) {
+  // what() ends with ": Message too long", the errno's text, already said.
+  const std::string what = e.what();
+  const auto reason = what.substr(0, what.rfind(": "));
+  const bool topic = reason.rfind("topic", 0) == 0;  // a limit --max-size does not move
+  return reason + (topic ? "" : " (--max-size)") + ": not sent";
 }
 
 void send_options::add_to(CLI::App& app) {

@@ -53,6 +53,10 @@ std::optional<zmqkit::message> receive_until_stopped(Receiver& receiver,
   return std::nullopt;
 }
 
+// For a zmqkit::error with EMSGSIZE (check_sendable): "envelope of N bytes
+// is over the M-byte message size limit (--max-size): not sent".
+std::string too_large_text(const zmqkit::error& e);
+
 // The default for receive_loop's written: nothing to settle.
 struct nothing_to_settle {
   void operator()(std::uint64_t) const noexcept {}
@@ -123,15 +127,23 @@ int receive_loop(const std::string& tool, Receiver& receiver, const receive_opti
     }
   }
   if (timed_out) {
+    // Messages that came but could not be read are worth a word: they
+    // point at a peer that speaks something else.
+    const auto malformed = receiver.stats().decode_errors;
     say(tool, "no message for " + seconds_text(opts.idle_seconds) + " s (-W), " +
-                  std::to_string(n) + " received");
+                  std::to_string(n) + " received" +
+                  (malformed == 0 ? std::string()
+                                  : ", " + std::to_string(malformed) +
+                                        " malformed dropped (-v shows why)"));
     return exit_timeout;
   }
   return exit_ok;
 }
 
 // Sends every message the source yields, paced. send(outgoing) returns false
-// when the peer did not take it in time: exit 4. Rejected input: exit 1.
+// when the peer did not take it in time: exit 4. Rejected input, and a
+// message too large to send (zmqkit::error EMSGSIZE, thrown before anything
+// went out), are reported with their position and skipped: exit 1 at the end.
 template <class Send>
 int send_loop(const std::string& tool, message_source& source, const send_options& opts,
               Send&& send) {
@@ -147,7 +159,9 @@ int send_loop(const std::string& tool, message_source& source, const send_option
                                 " in time (" + std::to_string(sent) + " sent)");
     } catch (const zmqkit::error& e) {
       if (interrupted(e)) break;
-      throw;
+      if (e.code().value() != EMSGSIZE) throw;
+      source.reject(too_large_text(e));
+      continue;
     }
     ++sent;
   }

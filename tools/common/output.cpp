@@ -91,12 +91,14 @@ void append_headers_json(const zmqkit::message& m, std::string& out) {
 
 void output_options::add_to(CLI::App& app, const std::string& default_format) {
   format = default_format;
-  app.add_option("--out-format", format, "How messages are printed: jsonl, raw, msgpack, pretty")
-      ->check(CLI::IsMember({"jsonl", "raw", "msgpack", "pretty"}))
-      ->capture_default_str();
+  auto* fmt = app.add_option("--out-format", format, "How messages are printed: jsonl, raw, msgpack, pretty")
+                  ->check(CLI::IsMember({"jsonl", "raw", "msgpack", "pretty"}))
+                  ->capture_default_str();
+  // A template is a format of its own: both at once would leave one unused.
   app.add_option("-F,--template", template_text,
                  "Print with a template: {{topic}} {{payload}} {{raw}} {{hex}} {{seq}} "
-                 "{{producer}} {{time}} {{time_ns}} {{latency}} {{headers}} {{header:KEY}} {{fseq}}");
+                 "{{producer}} {{time}} {{time_ns}} {{latency}} {{headers}} {{header:KEY}} {{fseq}}")
+      ->excludes(fmt);
 }
 
 std::string iso8601(std::int64_t ns) {

@@ -1,0 +1,84 @@
+// What every tool shares through tools/common/cli: numbers and sizes read
+// strictly, standard descriptors kept open, prompt exits.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "tools/tool_runner.hpp"
+
+using namespace zmqkit::test;
+
+TEST_CASE("tools: SHALL refuse a negative or out-of-range count, in one line that names the range") {
+  // CLI11 alone read "-1" into an unsigned option as 2^64-1, and its
+  // NonNegativeNumber printed a 309-digit upper bound.
+  const std::vector<std::vector<std::string>> commands{
+      {"zmq-pub", "--wait-subscribers", "-1", "-m", "x"},
+      {"zmq-pub", "-n", "-1", "-m", "x"},
+      {"zmq-pub", "--hwm", "-1", "-m", "x"},
+      {"zmq-pub", "--linger", "99999999999", "-m", "x"},
+      {"zmq-sub", "-C", "-1"},
+      {"zmq-req", "--retries", "-1", "-m", "x"},
+      {"zmq-pull", "-C", "1.5"},
+  };
+  for (const auto& argv : commands) {
+    check_usage_error(argv);
+    const auto r = run(argv);
+    CHECK(r.err.find(" is not a whole number from 0 to ") != std::string::npos);
+    CHECK(r.err.size() < 160);
+  }
+  CHECK(run({"zmq-pub", "-n", "-1", "-m", "x"}).err ==
+        "zmq-pub: --count: -1 is not a whole number from 0 to 4611686018427387904 (see zmq-pub "
+        "--help)\n");
+}
+
+TEST_CASE("tools: SHALL read --max-size in bytes or with k, m, g, and refuse other sizes") {
+  for (const std::string bad : {"-1", "0", "63", "2g", "16x", "m", "1.5m", ""})
+    check_usage_error({"zmq-pub", "@tcp://127.0.0.1:*", "--max-size", bad, "-m", "x"});
+  CHECK(run({"zmq-pub", "--max-size", "2g", "-m", "x"}).err ==
+        "zmq-pub: --max-size: 2g is not a size from 64 to 1g (bytes, or with k, m, g) (see zmq-pub "
+        "--help)\n");
+  // 1k, 1KiB and 1024 are one size: a 1100-byte message is refused by each.
+  for (const std::string size : {"1k", "1KiB", "1024"}) {
+    const auto r = run({"zmq-pub", "@tcp://127.0.0.1:*", "--max-size", size, "-m", std::string(1100, 'x')});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("1024-byte message size limit") != std::string::npos);
+  }
+}
+
+TEST_CASE("zmq-sub: SHALL refuse -F together with --out-format") {
+  check_usage_error({"zmq-sub", "-F", "{{topic}}", "--out-format", "jsonl", "-W", "1"});
+}
+
+TEST_CASE("tools: SHALL keep descriptors 0, 1 and 2 open, so a closed stdout is a one-line write "
+          "error (exit 1), never libzmq's abort") {
+  // Before, libzmq's first eventfd took the closed descriptor 1 and the
+  // payload was written into libzmq's mailbox: abort, status 134.
+  process sub({"/bin/sh", "-c",
+               "exec " + tool_path("zmq-sub") + " @tcp://127.0.0.1:* -v -C 1 >&-"});
+  const auto endpoint = ready_endpoint(sub);
+  const auto pub = run({"zmq-pub", ">" + endpoint, "--wait-subscribers", "1", "-m", "hello"});
+  CHECK(pub.exit_code == 0);
+  CHECK(exit_code(sub) == 1);
+  CHECK(wait_for_stderr(sub, "writing") == "zmq-sub: writing stdout: Bad file descriptor");
+
+  // A closed stdin is an input that cannot be read: one line, exit 1.
+  process pub_closed_in({"/bin/sh", "-c", "exec " + tool_path("zmq-pub") + " @tcp://127.0.0.1:* -l <&-"});
+  CHECK(exit_code(pub_closed_in) == 1);
+  CHECK(pub_closed_in.stderr_text() == "zmq-pub: reading stdin: Bad file descriptor\n");
+}
+
+TEST_CASE("tools: SHALL exit without waiting out --linger when a connecting tool never connected") {
+  // A SUB's only outgoing messages are its subscriptions, which every new
+  // connection gets again, and a durable subscriber that never reached its
+  // forwarder owes no acknowledgement: neither waits at close. The -W line
+  // comes as the wait ends; the exit must follow long before the 20 s linger.
+  for (const auto& extra : {std::vector<std::string>{}, std::vector<std::string>{"--durable", "d"}}) {
+    std::vector<std::string> argv{"zmq-sub", ">" + absent_endpoint("linger"), "-W", "0.2",
+                                  "--linger", "20000"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process sub(tool(argv));
+    wait_for_stderr(sub, "(-W)");
+    CHECK(exit_code(sub, 5s) == 3);
+  }
+}
