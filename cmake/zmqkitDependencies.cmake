@@ -28,8 +28,7 @@ endif()
 if(ZMQKIT_BUILDING AND ZMQKIT_BUILD_TOOLS)
   find_package(CLI11 REQUIRED)           # libcli11-dev
   find_package(nlohmann_json 3 REQUIRED)  # nlohmann-json3-dev: JSON <-> msgpack
-  # prometheus-cpp-dev: zmq-forwarder --metrics (its Exposer serves HTTP with
-  # civetweb, whose C++ callbacks struct we fill in).
-  find_package(prometheus-cpp REQUIRED COMPONENTS pull)
-  find_package(civetweb REQUIRED)
+  # prometheus-cpp-dev: zmq-forwarder --metrics writes its text with
+  # prometheus-cpp's core (the HTTP side is zmqkit's own, tools/common/http_server).
+  find_package(prometheus-cpp REQUIRED COMPONENTS core)
 endif()

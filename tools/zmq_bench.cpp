@@ -2,12 +2,16 @@
 // (docs/performance.md). For each scenario, transport and payload size it
 // runs zmqkit and raw libzmq alternately, A B A B over --pairs pairs, and
 // reports the medians and the ratio zmqkit/raw with its min and max.
+#include <pthread.h>
+#include <signal.h>
 #include <sys/utsname.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -107,6 +111,11 @@ json measure(zmq::context_t& ctx, const row_key& k, const run_spec& base, const 
   series zk, raw, fr;
   std::vector<double> ratio, delta, ratio_frames, delta_frames;
   const bool has_frames = k.what != scenario::forwarder;
+  if (verbose)
+    say("zmq-bench", std::string(bench::name(k.what)) + " " + k.transport + " " + size_text(k.size) +
+                         (k.fsync.empty() ? "" : " fsync " + k.fsync) + ": " + std::to_string(pairs) +
+                         (pairs == 1 ? " pair" : " pairs") + " of runs of " + std::to_string(k.count) +
+                         " messages");
   for (int pair = 0; pair < pairs; ++pair) {
     std::map<impl, bench::run_result> got;
     for (const auto how : impls) {
@@ -246,6 +255,48 @@ void print_csv(const json& rows) {
   }
 }
 
+// SIGINT and SIGTERM end zmq-bench within a moment, whatever its threads
+// are blocked in. The signals are blocked in every thread (threads inherit
+// the mask, so it is set before the first one starts) and taken by a
+// watcher thread, which shuts the context down: every blocking call on its
+// sockets, in every thread, returns ETERM, and the run in progress fails
+// at once. A paced run's sleeps between sends watch flag() instead.
+class stop_on_signal {
+ public:
+  explicit stop_on_signal(zmq::context_t& ctx) : ctx_(ctx) {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGINT);
+    sigaddset(&signals_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals_, &before_);
+    watcher_ = std::thread([this] {
+      int sig = 0;
+      while (sigwait(&signals_, &sig) != 0) {
+      }
+      if (done_) return;
+      stopped_ = true;
+      ctx_.shutdown();
+    });
+  }
+  ~stop_on_signal() {
+    done_ = true;
+    pthread_kill(watcher_.native_handle(), SIGTERM);  // ends its sigwait, if still in it
+    watcher_.join();
+    pthread_sigmask(SIG_SETMASK, &before_, nullptr);
+  }
+  stop_on_signal(const stop_on_signal&) = delete;
+  stop_on_signal& operator=(const stop_on_signal&) = delete;
+
+  // A signal came (also one caught before the mask was set).
+  bool stopped() const noexcept { return stopped_ || stop_requested(); }
+  const std::atomic<bool>& flag() const noexcept { return stopped_; }
+
+ private:
+  zmq::context_t& ctx_;
+  sigset_t signals_, before_;
+  std::atomic<bool> stopped_{false}, done_{false};
+  std::thread watcher_;
+};
+
 json machine() {
   utsname u{};
   ::uname(&u);
@@ -324,24 +375,53 @@ int main(int argc, char** argv) {
         throw usage_error(std::string("--fsync: ") + e.what());
       }
     }
-    run_spec base;
-    base.rate = rate;
-    base.journal_parent = journal_parent;
-    zmq::context_t ctx;
-
+    // What cannot run is refused here, before any run starts.
+    for (std::size_t i = 0; i < payloads.size(); ++i)
+      for (const auto how : impls)
+        if (payloads[i] > bench::max_payload(how))
+          throw usage_error("--size " + sizes[i] + ": " + bench::name(how) + " takes at most " +
+                            std::to_string(bench::max_payload(how)) +
+                            " bytes of payload (16 MiB messages, envelope included); raw libzmq "
+                            "has no such limit (--impl raw)");
+    const bool only_frames = impls.size() == 1 && impls[0] == impl::frames;
+    if (only_frames && std::find(what.begin(), what.end(), scenario::forwarder) != what.end())
+      throw usage_error("--impl frames: not for the forwarder scenario; use zmqkit, raw, both or all");
     if (!role.empty()) {
       if (role != "receiver" && role != "sender") throw usage_error("--role '" + role + "': use receiver or sender");
       if (endpoint.empty()) throw usage_error("--role needs --endpoint ADDR");
+      if (endpoint.rfind("inproc://", 0) == 0)
+        throw usage_error("--role: an inproc endpoint does not cross processes; use tcp or ipc");
       if (what.size() != 1 || payloads.size() != 1 || impls.size() != 1)
         throw usage_error("--role runs one scenario, one --size and one --impl (zmqkit or raw)");
       if (what[0] == scenario::forwarder) throw usage_error("--role: the forwarder scenario runs in one process");
       if (rate > 0 && what[0] != scenario::reqrep) throw usage_error("--role with --rate: only reqrep (round trips)");
+    }
+
+    // After a stop the context is not terminated: its term would wait for
+    // what a sender still has queued (its linger, up to 30 s); the
+    // process's exit ends it instead.
+    auto context = std::make_unique<zmq::context_t>();
+    zmq::context_t& ctx = *context;
+    stop_on_signal signals(ctx);
+    run_spec base;
+    base.rate = rate;
+    base.journal_parent = journal_parent;
+    base.stop = &signals.flag();
+
+    if (!role.empty()) {
       base.what = what[0];
       base.how = impls[0];
       base.size = payloads[0];
       base.count = count > 0 ? count : default_count(payloads[0]);
       const bool receiver = role == "receiver";
-      const auto r = receiver ? bench::run_receiver(ctx, base, endpoint) : bench::run_sender(ctx, base, endpoint);
+      bench::run_result r;
+      try {
+        r = receiver ? bench::run_receiver(ctx, base, endpoint) : bench::run_sender(ctx, base, endpoint);
+      } catch (const std::exception&) {
+        if (!signals.stopped()) throw;
+        (void)context.release();
+        return int(exit_ok);
+      }
       const bool reports = receiver != (base.what == scenario::reqrep);
       if (reports) {
         std::printf("%s %s %s payload=%zu count=%llu msgs_per_s=%.0f mib_per_s=%.1f", bench::name(base.what),
@@ -355,22 +435,36 @@ int main(int argc, char** argv) {
       return int(exit_ok);
     }
 
-    json rows = json::array();
+    std::vector<row_key> keys;
     for (const auto w : what)
       for (const auto& t : transports)
         for (const auto size : payloads)
-          for (const auto& f : w == scenario::forwarder ? fsyncs : std::vector<std::string>{""}) {
-            if (stop_requested()) return int(exit_ok);
-            const row_key k{w, t, f, size, count > 0 ? count : default_count(size)};
-            rows.push_back(measure(ctx, k, base, impls, pairs, verbose));
-            if (format == "table") {
-              if (rows.size() == 1) print_header(rate > 0);
-              print_row(rows.back(), rate > 0);
-            }
-          }
+          for (const auto& f : w == scenario::forwarder ? fsyncs : std::vector<std::string>{""})
+            keys.push_back({w, t, f, size, count > 0 ? count : default_count(size)});
+    json rows = json::array();
+    for (const auto& k : keys) {
+      if (!signals.stopped()) {
+        try {
+          rows.push_back(measure(ctx, k, base, impls, pairs, verbose));
+        } catch (const std::exception&) {
+          if (!signals.stopped()) throw;
+        }
+      }
+      if (signals.stopped()) {
+        // What was measured stands; the row cut short is left out.
+        say(tool, "stopped by a signal: " + std::to_string(rows.size()) + " of " + std::to_string(keys.size()) +
+                      " rows measured");
+        break;
+      }
+      if (format == "table") {
+        if (rows.size() == 1) print_header(rate > 0);
+        print_row(rows.back(), rate > 0);
+      }
+    }
     if (format == "csv") print_csv(rows);
     if (format == "json")
       std::cout << json{{"tool", "zmq-bench"}, {"machine", machine()}, {"results", rows}}.dump(2) << "\n";
+    if (signals.stopped()) (void)context.release();
     return int(exit_ok);
   });
 }

@@ -2,6 +2,8 @@
 // a fixed message, or run a command per request.
 #include <zmqkit/replier.hpp>
 
+#include <algorithm>
+
 #include "common/cli.hpp"
 #include "common/exec.hpp"
 #include "common/input.hpp"
@@ -68,15 +70,25 @@ int main(int argc, char** argv) {
 
     const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::duration<double>(exec_timeout));
+    // The most stdout a reply can carry: --max-size less the envelope around it.
+    const auto limit = static_cast<std::size_t>(opts.socket.max_message_size);
+    const std::size_t max_output = limit - std::min(limit, envelope_overhead);
     std::uint64_t served = 0;
     // The request stream is printed by the shared loop; this adapter answers
     // each request as the loop takes it, before it is printed.
     struct answering {
       replier& rep;
       const std::function<void(const message&)>& answer;
+      const std::string& tool;
       std::optional<message> receive(std::chrono::milliseconds t) {
         auto m = rep.receive(t);
-        if (m) answer(*m);
+        try {
+          if (m) answer(*m);
+        } catch (const zmqkit::error& e) {
+          // The replier answered with an error in its place; serving goes on.
+          if (e.code().value() != EMSGSIZE) throw;
+          say(tool, "reply to seq " + std::to_string(m->seq()) + ": " + too_large_text(e));
+        }
         return m;
       }
       const counters& stats() const { return rep.stats(); }
@@ -93,18 +105,25 @@ int main(int argc, char** argv) {
                                    {"ZMQ_TOPIC=" + std::string(request.topic()),
                                     "ZMQ_SEQ=" + std::to_string(request.seq()),
                                     "ZMQ_PRODUCER=" + to_hex(request.producer())},
-                                   timeout);
-        if (r.timed_out) {
-          rep.reply_error(request.topic(), "command timed out after " + seconds_text(exec_timeout) + " s");
-        } else if (r.exit_status != 0) {
-          const auto line = r.err.substr(0, r.err.find('\n'));
-          rep.reply_error(request.topic(), "command exited with status " +
-                                               std::to_string(r.exit_status) +
-                                               (line.empty() ? "" : ": " + line));
-        } else {
+                                   timeout, max_output);
+        using ending = command_result::ending;
+        if (r.how == ending::exited && r.exit_status == 0) {
           rep.reply(request.topic(), packed(pack_raw(r.out)));
+        } else {
+          std::string why;
+          if (r.how == ending::timed_out) {
+            why = "command timed out after " + seconds_text(exec_timeout) + " s";
+          } else if (r.how == ending::too_big) {
+            why = "command output over " + std::to_string(max_output) + " bytes, too big for a reply";
+          } else if (r.how == ending::stopped) {
+            why = "zmq-rep was stopped before the command finished";
+          } else {
+            const auto line = r.err.substr(0, r.err.find('\n'));
+            why = "command exited with status " + std::to_string(r.exit_status) + (line.empty() ? "" : ": " + line);
+          }
+          rep.reply_error(request.topic(), why);
+          if (verbose) say(tool, "--exec failed for request " + std::to_string(served) + ": " + why);
         }
-        if (verbose && (r.timed_out || r.exit_status != 0)) say(tool, "--exec failed for request " + std::to_string(served));
       } else if (!fixed.empty()) {
         const auto m = parse_input(expand_template(fixed, served), reply_format, "", {});
         rep.reply(request.topic(), packed(m.payload), m.headers);
@@ -117,7 +136,7 @@ int main(int argc, char** argv) {
         rep.reply(request.topic(), packed(request.payload_msgpack()), echoed);
       }
     };
-    answering source{rep, answer};
+    answering source{rep, answer, tool};
     receiving.quiet = quiet;
     return receive_loop(tool, source, receiving);
   });

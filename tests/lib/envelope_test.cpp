@@ -455,6 +455,22 @@ TEST_CASE("envelope: SHALL refuse a body larger than max_size before parsing it"
   }
 }
 
+TEST_CASE("envelope: SHALL add at most envelope_overhead bytes around a str or bin payload") {
+  // seq 1 takes one byte here, where a seq past 2^32 takes nine: 8 more at most.
+  constexpr std::size_t seq_room = 8;
+  for (const std::size_t n : {std::size_t{0}, std::size_t{31}, std::size_t{255}, std::size_t{65535},
+                              std::size_t{65536}, std::size_t{1} << 20}) {
+    const std::string bytes(n, 'x');
+    envelope_writer w;
+    CHECK(w.encode(zmqkit::binary{bytes}).size() + seq_room <= n + zmqkit::envelope_overhead);
+    CHECK(w.encode(bytes).size() + seq_room <= n + zmqkit::envelope_overhead);
+  }
+  // The bound is reached: a bin 32 payload, a seq of nine bytes.
+  envelope_writer w;
+  CHECK(w.encode(zmqkit::binary{std::string(65536, 'x')}).size() + seq_room ==
+        65536 + zmqkit::envelope_overhead);
+}
+
 TEST_CASE("envelope: SHALL refuse a topic longer than max_topic_size") {
   const auto body = an_envelope();
   const std::string longest(zmqkit::max_topic_size, 't');

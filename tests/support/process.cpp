@@ -153,4 +153,13 @@ std::optional<int> process::wait(std::chrono::milliseconds timeout) {
   return status;
 }
 
+bool process_ended(pid_t pid, std::chrono::milliseconds timeout) {
+  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return errno == ESRCH;
+  pollfd p{fd, POLLIN, 0};
+  const bool exited = ::poll(&p, 1, static_cast<int>(timeout.count())) == 1;
+  ::close(fd);
+  return exited;
+}
+
 }  // namespace zmqkit::test

@@ -51,6 +51,11 @@ class process {
   long peak_rss_kib_ = 0;
 };
 
+// True if process pid (any, not only a child) has ended or ends within
+// timeout: it no longer exists, or its pidfd reports it exited (a zombie
+// not reaped yet has ended).
+bool process_ended(pid_t pid, std::chrono::milliseconds timeout);
+
 // The Debian interpreter that has python3-zmq and python3-msgpack; the
 // python3 first on PATH may be another one without them.
 inline const char* system_python() { return "/usr/bin/python3"; }

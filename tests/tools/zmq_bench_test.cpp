@@ -3,6 +3,9 @@
 // the figures are checked for presence and sense, never against a target.
 #include <doctest/doctest.h>
 
+#include <signal.h>
+
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -151,4 +154,48 @@ TEST_CASE("zmq-bench: SHALL refuse bad arguments with one line") {
   check_usage_error({"zmq-bench", "forwarder", "--role", "sender", "--endpoint", "tcp://127.0.0.1:1", "--impl", "raw"});
   check_usage_error({"zmq-bench", "pushpull", "--rate", "100", "--role", "sender", "--endpoint", "tcp://127.0.0.1:1",
                      "--impl", "raw"});
+}
+
+TEST_CASE("zmq-bench: SHALL refuse at once, with exit 2, what cannot run") {
+  // zmqkit's receivers take 16 MiB messages, envelope included: 32m used to
+  // fail after the run's 30 s deadline.
+  for (const char* size : {"32m", "16m", "16777173"}) {
+    CAPTURE(size);
+    const auto start = std::chrono::steady_clock::now();
+    check_usage_error({"zmq-bench", "-s", size});
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+  }
+  check_usage_error({"zmq-bench", "pushpull", "-s", "64,32m", "--impl", "all"});
+  check_usage_error({"zmq-bench", "forwarder", "--impl", "frames"});
+  check_usage_error({"zmq-bench", "pushpull", "--impl", "raw", "--role", "receiver", "--endpoint", "inproc://x"});
+}
+
+TEST_CASE("zmq-bench: SHALL end within a second of SIGINT or SIGTERM in the middle of a run, exit 0") {
+  // A billion messages: the rows would take hours. -v's line at the start
+  // of a row says a run is under way.
+  struct each {
+    int signal;
+    std::vector<std::string> args;
+  };
+  temp_dir journals;
+  for (const auto& [sig, args] : {each{SIGINT, {"pushpull", "--impl", "both"}},
+                                  each{SIGTERM, {"pubsub", "--impl", "raw"}},
+                                  each{SIGTERM, {"reqrep", "--impl", "zmqkit"}},
+                                  each{SIGINT, {"forwarder", "--impl", "both", "--fsync", "never", "--journal-dir",
+                                                journals.path()}}}) {
+    CAPTURE(args[0]);
+    std::vector<std::string> argv{"zmq-bench", "-n", "1000000000", "-p", "1", "-v"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    process p(tool(argv));
+    p.close_stdin();
+    wait_for_stderr(p, "pair of runs of 1000000000 messages");
+    const auto signalled = std::chrono::steady_clock::now();
+    p.kill(sig);
+    CHECK(exit_code(p) == 0);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - signalled;
+    CHECK(took.count() < 2.0);  // about 10 ms when the machine is idle; was the whole row
+    CHECK(p.stderr_text().find("zmq-bench: stopped by a signal: 0 of 1 rows measured\n") != std::string::npos);
+    CHECK(read_lines(p).empty());  // no row finished: no table
+  }
+  CHECK(std::filesystem::is_empty(journals.path()));  // the forwarder's journal went as after a run
 }

@@ -7,19 +7,37 @@
 // SIGTERM right after a request.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include <zmqkit/envelope.hpp>
+
+#include "support/temp_dir.hpp"
 #include "tools/tool_runner.hpp"
 
 using namespace zmqkit::test;
 using nlohmann::json;
 
 namespace {
+
+// The peak resident set size of a running process (VmHWM), in KiB.
+long peak_rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  FAIL("no VmHWM in /proc/" << pid << "/status");
+  return -1;
+}
 
 // How long a serving zmq-rep waits after its last request before it exits.
 const std::string idle = "0.5";
@@ -85,6 +103,92 @@ TEST_CASE("zmq-rep: SHALL give an error reply when the --exec command fails, and
   }
 }
 
+TEST_CASE("zmq-rep: SHALL answer --exec output past the message size limit with an error reply, "
+          "its memory bounded") {
+  // yes writes without end: before the limit, zmq-rep kept it all until
+  // the deadline (4.2 GB in 10 s).
+  process rep(tool({"zmq-rep", "@tcp://127.0.0.1:*", "-v", "-q", "--exec", "yes", "--exec-timeout", "600"}));
+  const auto endpoint = ready_endpoint(rep);
+  const auto req = run({"zmq-req", ">" + endpoint, "-m", "hi", "--timeout", "600", "--retries", "0"});
+  CHECK(req.exit_code == 1);
+  CHECK(req.lines.empty());
+  CHECK(req.err == "zmq-req: error reply: command output over " +
+                       std::to_string(zmqkit::default_max_message_size - zmqkit::envelope_overhead) +
+                       " bytes, too big for a reply\n");
+  const auto peak_kib = peak_rss_kib(rep.pid());
+  CHECK(peak_kib < (16 + 64) * 1024);
+  MESSAGE("zmq-rep's peak RSS: " << peak_kib << " KiB");
+  rep.kill(SIGTERM);
+  CHECK(exit_code(rep) == 0);
+}
+
+TEST_CASE("zmq-rep: SHALL reply with --exec output up to the limit less the envelope, and refuse a byte more") {
+  const auto most = zmqkit::default_max_message_size - zmqkit::envelope_overhead;
+  for (const auto size : {most, most + 1}) {
+    CAPTURE(size);
+    process rep(tool({"zmq-rep", "@tcp://127.0.0.1:*", "-v", "-q", "-C", "1", "--exec",
+                      "head -c " + std::to_string(size) + " /dev/zero | tr '\\0' x"}));
+    const auto endpoint = ready_endpoint(rep);
+    const auto req = run({"zmq-req", ">" + endpoint, "-m", "hi", "--timeout", "60", "--retries", "0"});
+    INFO("zmq-req stderr: " << req.err);
+    if (size == most) {
+      CHECK(req.exit_code == 0);
+      REQUIRE(req.lines.size() == 1);
+      CHECK(req.lines[0] == std::string(size, 'x'));
+    } else {
+      CHECK(req.exit_code == 1);
+      CHECK(req.err.find("too big for a reply") != std::string::npos);
+    }
+    CHECK(exit_code(rep) == 0);
+  }
+}
+
+TEST_CASE("zmq-rep: SHALL kill the --exec command's background children on a timeout") {
+  temp_dir d;
+  const auto pid_file = d / "pid";
+  process rep(tool({"zmq-rep", "@tcp://127.0.0.1:*", "-v", "-q", "-C", "1", "--exec-timeout", "1", "--exec",
+                    "sleep 100 & echo $! > " + pid_file + "; wait"}));
+  const auto endpoint = ready_endpoint(rep);
+  const auto req = run({"zmq-req", ">" + endpoint, "-m", "hi", "--timeout", "60", "--retries", "0"});
+  CHECK(req.exit_code == 1);
+  CHECK(req.err == "zmq-req: error reply: command timed out after 1 s\n");
+  CHECK(exit_code(rep) == 0);
+  std::string pid;
+  REQUIRE(std::getline(std::ifstream(pid_file), pid));
+  CHECK(process_ended(std::stoi(pid), 5s));
+}
+
+TEST_CASE("zmq-rep: SHALL stop at once on SIGTERM while an --exec command runs, killing it") {
+  // The command runs in its own process group, out of reach of a terminal's
+  // Ctrl-C: zmq-rep kills it itself. It reports its background job's pid
+  // through a FIFO: then it is known to be running.
+  temp_dir d;
+  const auto fifo = d / "started";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const int started = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  REQUIRE(started >= 0);
+  process rep(tool({"zmq-rep", "@tcp://127.0.0.1:*", "-v", "-q", "--exec-timeout", "600", "--exec",
+                    "sleep 100 & echo $! > " + fifo + "; wait"}));
+  const auto endpoint = ready_endpoint(rep);
+  process req(tool({"zmq-req", ">" + endpoint, "-m", "hi", "--timeout", "600", "--retries", "0"}));
+  pollfd p{started, POLLIN, 0};
+  REQUIRE(::poll(&p, 1, 10000) == 1);
+  char buf[32] = {};
+  const auto n = ::read(started, buf, sizeof buf - 1);
+  ::close(started);
+  REQUIRE(n > 0);
+  const auto sleeper = static_cast<pid_t>(std::stol(buf));
+
+  const auto signalled = std::chrono::steady_clock::now();
+  rep.kill(SIGTERM);
+  CHECK(exit_code(rep) == 0);
+  const auto took = std::chrono::steady_clock::now() - signalled;
+  CHECK(took < 3s);  // a 200 ms poll slice, a reply and the linger: well under a second when idle
+  CHECK(process_ended(sleeper, 5s));
+  CHECK(exit_code(req) == 1);
+  CHECK(req.stderr_text() == "zmq-req: error reply: zmq-rep was stopped before the command finished\n");
+}
+
 TEST_CASE("zmq-req: SHALL send each stdin line as a request and print the replies in order") {
   process rep(tool({"zmq-rep", "@tcp://127.0.0.1:*", "-v", "-W", idle, "--exec", "tr a-z A-Z"}));
   const auto endpoint = ready_endpoint(rep);
@@ -132,6 +236,20 @@ TEST_CASE("zmq-rep: SHALL reply with a fixed -m message, templates expanded per 
     CHECK(req.lines == std::vector<std::string>{"{\"served\":1}", "{\"served\":2}"});
     CHECK(finish(rep).empty());  // -q
   }
+}
+
+TEST_CASE("zmq-rep: SHALL answer with an error when its reply is over --max-size, say so, and keep "
+          "serving") {
+  process rep(tool({"zmq-rep", "@tcp://127.0.0.1:*", "-v", "-C", "2", "--max-size", "1k", "-m",
+                    std::string(2000, 'r')}));
+  const auto endpoint = ready_endpoint(rep);
+  const auto req = run({"zmq-req", ">" + endpoint, "-m", "a", "-m", "b"});
+  CHECK(req.exit_code == 1);  // error replies
+  CHECK(req.err.find("zmq-req: error reply: reply not sent: envelope of ") == 0);
+  CHECK(exit_code(rep) == 0);  // both requests answered
+  CHECK(wait_for_stderr(rep, "reply to seq 2") ==
+        "zmq-rep: reply to seq 2: envelope of 2034 bytes is over the 1024-byte message size limit "
+        "(--max-size): not sent");
 }
 
 TEST_CASE("zmq-rep: SHALL exit 0 once it has answered -C requests") {

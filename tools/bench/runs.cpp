@@ -129,9 +129,8 @@ struct link {
   std::function<void(std::uint64_t)> send;
   std::function<void(std::uint64_t)> receive;
   // Waits until t; a sender that must read replies meanwhile does so here.
-  std::function<void(clock_type::time_point)> wait_until = [](clock_type::time_point t) {
-    std::this_thread::sleep_until(t);
-  };
+  // Unset: make_link gives it a sleep that a stop ends.
+  std::function<void(clock_type::time_point)> wait_until;
   std::function<void()> finish_sending = [] {};
   std::function<void()> cleanup = [] {};
   bool round_trip = false;  // req/rep: send then receive on one thread
@@ -179,17 +178,79 @@ M got(std::optional<M> m, std::uint64_t i) {
   return std::move(*m);
 }
 
-// Everything a link's lambdas refer to lives here, one per run.
+// Everything a link's lambdas refer to lives here, one per run. It goes
+// when the run ends, also when the link failed half made (a stop shuts
+// the context down under it): last made first, then the ipc endpoints'
+// files.
 struct resources {
   std::string payload;
   std::string envelope;  // impl::frames
   std::vector<std::shared_ptr<void>> held;  // sockets, patterns, threads' state
+  std::vector<std::string> bound;  // addresses bound here (ipc: a file each)
   template <class T, class... A>
   T& make(A&&... a) {
     auto p = std::make_shared<T>(std::forward<A>(a)...);
     held.push_back(p);
     return *p;
   }
+  resources() = default;
+  resources(const resources&) = delete;
+  resources& operator=(const resources&) = delete;
+  ~resources() {
+    while (!held.empty()) held.pop_back();
+    for (const auto& a : bound) remove_ipc(a);
+  }
+};
+
+// A forwarder run's journal directory, removed with everything in it.
+struct journal_dir {
+  std::string path;
+  explicit journal_dir(const std::string& parent) : path(parent + "/zmq-bench-journal-XXXXXX") {
+    if (::mkdtemp(path.data()) == nullptr)
+      throw std::runtime_error(parent + ": cannot make a journal directory there");
+  }
+  ~journal_dir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  journal_dir(const journal_dir&) = delete;
+  journal_dir& operator=(const journal_dir&) = delete;
+};
+
+// zmq_proxy_steerable on a thread, ended by TERMINATE, or by ETERM when
+// the context is shut down; joined however the run ends.
+class proxy_thread {
+ public:
+  proxy_thread(zmq::context_t& ctx, zmq::socket_t& front, zmq::socket_t& back, const std::string& control_at)
+      : control_(ctx, zmq::socket_type::pair) {
+    control_.bind(control_at);
+    thread_ = std::thread([&ctx, &front, &back, control_at] {
+      try {
+        zmq::socket_t steer(ctx, zmq::socket_type::pair);
+        steer.connect(control_at);
+        zmq::proxy_steerable(front, back, zmq::socket_ref(), steer);
+      } catch (const zmq::error_t&) {
+        // ETERM: the context was shut down (a stop); the run is over
+      }
+    });
+  }
+  ~proxy_thread() { stop(); }
+  proxy_thread(const proxy_thread&) = delete;
+  proxy_thread& operator=(const proxy_thread&) = delete;
+
+  void stop() {
+    if (!thread_.joinable()) return;
+    try {
+      control_.send(zmq::str_buffer("TERMINATE"), zmq::send_flags::none);
+    } catch (const zmq::error_t&) {
+      // ETERM: the proxy ends by itself
+    }
+    thread_.join();
+  }
+
+ private:
+  zmq::socket_t control_;
+  std::thread thread_;
 };
 
 // Raw libzmq: same socket types, payload as the only frame.
@@ -307,27 +368,15 @@ link raw_link(zmq::context_t& ctx, const run_spec& spec, resources& r, const std
       // Read before the proxy's thread owns the two sockets.
       const auto front_at = front.get(zmq::sockopt::last_endpoint);
       const auto back_at = back.get(zmq::sockopt::last_endpoint);
-      const auto control_at = fresh_address("inproc");
-      auto& control = r.make<zmq::socket_t>(ctx, zmq::socket_type::pair);
-      control.bind(control_at);
-      auto proxy = std::make_shared<std::thread>([&ctx, &front, &back, control_at] {
-        zmq::socket_t steer(ctx, zmq::socket_type::pair);
-        steer.connect(control_at);
-        zmq::proxy_steerable(front, back, zmq::socket_ref(), steer);
-      });
-      r.held.push_back(proxy);
+      r.bound.insert(r.bound.end(), {front_at, back_at});
+      auto& proxy = r.make<proxy_thread>(ctx, front, back, fresh_address("inproc"));
       auto& rx = r.make<zmq::socket_t>(raw_socket(ctx, zmq::socket_type::pull));
       rx.connect(back_at);
       auto& tx = r.make<zmq::socket_t>(raw_socket(ctx, zmq::socket_type::push));
       tx.connect(front_at);
       l.receive = [&rx, &payload](std::uint64_t i) { check(view(receive_raw(rx, i)), payload, i); };
       l.send = [&tx, &payload](std::uint64_t i) { send_raw(tx, payload, i); };
-      l.cleanup = [&control, proxy, front_at, back_at] {
-        control.send(zmq::str_buffer("TERMINATE"), zmq::send_flags::none);
-        proxy->join();
-        remove_ipc(front_at);
-        remove_ipc(back_at);
-      };
+      l.cleanup = [&proxy] { proxy.stop(); };
       return l;
     }
   }
@@ -410,15 +459,14 @@ link zmqkit_link(zmq::context_t& ctx, const run_spec& spec, resources& r, const 
       return l;
     }
     case scenario::forwarder: {
-      auto dir = std::make_shared<std::string>(spec.journal_parent + "/zmq-bench-journal-XXXXXX");
-      if (::mkdtemp(dir->data()) == nullptr)
-        throw std::runtime_error(spec.journal_parent + ": cannot make a journal directory there");
+      const auto& dir = r.make<journal_dir>(spec.journal_parent);  // made first, removed last
       forwarder::options fo;
-      fo.journal_dir = *dir;
+      fo.journal_dir = dir.path;
       fo.journal_options.sync = durability::parse(spec.fsync);
       fo.intake = {endpoint::bind(bind_at)};
       fo.replay = {endpoint::bind(fresh_address(spec.transport))};
       auto& fwd = r.make<forwarder>(ctx, fo);
+      r.bound.push_back(fwd.endpoints().replay[0]);
       durable_subscriber::options so;
       so.endpoints = {endpoint::connect(fwd.endpoints().replay[0])};
       so.start = replay_start::first();
@@ -445,10 +493,7 @@ link zmqkit_link(zmq::context_t& ctx, const run_spec& spec, resources& r, const 
       l.finish_sending = [&tx, ms] {
         if (!tx.flush(ms)) throw std::runtime_error("the forwarder did not acknowledge everything");
       };
-      l.cleanup = [&fwd, dir] {
-        fwd.stop();
-        std::filesystem::remove_all(*dir);
-      };
+      l.cleanup = [&fwd] { fwd.stop(); };
       return l;
     }
   }
@@ -457,8 +502,18 @@ link zmqkit_link(zmq::context_t& ctx, const run_spec& spec, resources& r, const 
 
 link make_link(zmq::context_t& ctx, const run_spec& spec, resources& r, const std::string& bind_at,
                const std::string* connect_to, bool sender_side, bool receiver_side) {
-  return spec.how != impl::zmqkit ? raw_link(ctx, spec, r, bind_at, connect_to, sender_side, receiver_side)
-                               : zmqkit_link(ctx, spec, r, bind_at, connect_to, sender_side, receiver_side);
+  auto l = spec.how != impl::zmqkit ? raw_link(ctx, spec, r, bind_at, connect_to, sender_side, receiver_side)
+                                    : zmqkit_link(ctx, spec, r, bind_at, connect_to, sender_side, receiver_side);
+  if (!l.wait_until) {
+    // Sleeps in slices, so that a stop ends even the wait of a slow --rate.
+    l.wait_until = [stop = spec.stop](clock_type::time_point t) {
+      while (clock_type::now() < t) {
+        if (stop != nullptr && stop->load()) throw std::runtime_error("stopped");
+        std::this_thread::sleep_until(std::min(t, clock_type::now() + 100ms));
+      }
+    };
+  }
+  return l;
 }
 
 // A sleeping sender wakes within microseconds of its due time, not the
@@ -548,6 +603,7 @@ run_result run(zmq::context_t& ctx, const run_spec& spec, const std::string& bin
                const std::string* connect_to, bool sender_side, bool receiver_side) {
   resources r;
   r.payload = pattern(spec.size);
+  r.bound.push_back(bind_at);
   link l = make_link(ctx, spec, r, bind_at, connect_to, sender_side, receiver_side);
   std::exception_ptr failed;
   run_result result;
@@ -573,16 +629,18 @@ run_result run(zmq::context_t& ctx, const run_spec& spec, const std::string& bin
     }
   } catch (...) {
     l.cleanup();
-    remove_ipc(bind_at);
     throw;
   }
   l.cleanup();
-  remove_ipc(bind_at);
   if (failed) std::rethrow_exception(failed);
   return result;
 }
 
 }  // namespace
+
+std::size_t max_payload(impl how) noexcept {
+  return how == impl::zmqkit ? default_max_message_size - envelope_overhead : std::size_t{64} << 20;
+}
 
 run_result run_in_process(zmq::context_t& context, const run_spec& spec) {
   return run(context, spec, fresh_address(spec.transport), nullptr, true, true);

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -56,7 +58,16 @@ struct run_spec {
   double rate = 0;
   std::string fsync = "always";    // forwarder: its journal's policy
   std::string journal_parent = "/var/tmp";  // forwarder: where its journal goes
+  // Set when the run must end (a signal): a paced sender stops waiting for
+  // its next message and the run throws. Blocking socket calls do not see
+  // it; shut the context down to end those (zmq_ctx_shutdown: ETERM).
+  const std::atomic<bool>* stop = nullptr;
 };
+
+// The largest payload a run can carry. zmqkit's receivers take messages up
+// to default_max_message_size, envelope included, as in any zmqkit program;
+// raw libzmq sockets (raw, frames) set no limit, and zmq-bench stops at 64 MiB.
+std::size_t max_payload(impl how) noexcept;
 
 struct run_result {
   double per_second = 0;  // messages (round trips) per second

@@ -1,25 +1,32 @@
 // Each scrape asks the forwarder's actor for a snapshot (forwarder::metrics,
-// thread-safe) and converts it, on civetweb's thread, to metric families: no
-// metric object is updated per message, and nothing here touches the
-// actor's own state. Latency histograms become Prometheus histograms with
-// fixed "le" bounds, each bucket counting the values certainly at or below
-// its bound (latency_histogram::count_at_or_below, 6 % resolution).
+// thread-safe) and converts it, on the HTTP server's thread, to metric
+// families: no metric object is updated per message, and nothing here
+// touches the actor's own state. Latency histograms become Prometheus
+// histograms with fixed "le" bounds, each bucket counting the values
+// certainly at or below its bound (latency_histogram::count_at_or_below,
+// 6 % resolution). prometheus-cpp writes the text; the HTTP side is
+// http_server, which no slow or idle client can hold up.
 #include "common/metrics_endpoint.hpp"
 
 #include <arpa/inet.h>
 
-#include <CivetServer.h>
-#include <prometheus/collectable.h>
-#include <prometheus/exposer.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
 #include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+#include <prometheus/summary.h>
 #include <prometheus/text_serializer.h>
 
+#include <chrono>
 #include <cstdio>
 #include <deque>
+#include <iterator>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 
 #include "common/cli.hpp"
+#include "common/http_server.hpp"
 #include "common/json.hpp"
 
 namespace zmqkit::tools {
@@ -205,30 +212,6 @@ std::vector<MetricFamily> forwarder_families(const forwarder::metrics_snapshot& 
   return out;
 }
 
-class snapshot_collectable : public prometheus::Collectable {
- public:
-  explicit snapshot_collectable(metrics_endpoint::source from) : from_(std::move(from)) {}
-  std::vector<MetricFamily> Collect() const override {
-    const auto m = from_();
-    if (!m) return {};
-    return forwarder_families(*m);
-  }
-
- private:
-  metrics_endpoint::source from_;
-};
-
-// civetweb reports why it could not start through a callback without a
-// user pointer, on the thread that starts it: keep the first line there.
-thread_local bool capturing = false;
-thread_local std::string captured;
-
-int capture_log(const mg_connection*, const char* message) {
-  if (!capturing) return 0;
-  if (captured.empty() && message) captured = message;
-  return 1;
-}
-
 }  // namespace
 
 std::string parse_metrics_address(const std::string& text) {
@@ -254,41 +237,62 @@ std::string forwarder_metrics_text(const forwarder::metrics_snapshot& m) {
   return prometheus::TextSerializer().Serialize(forwarder_families(m));
 }
 
+// The exposer_* families are the ones prometheus-cpp's Exposer kept about
+// itself (same names, help and quantiles), so a scrape reads as before.
 struct metrics_endpoint::impl {
   std::string host;
-  std::shared_ptr<snapshot_collectable> collectable;
-  std::unique_ptr<prometheus::Exposer> exposer;
+  source from;
+  prometheus::Registry registry;
+  prometheus::Counter& bytes = prometheus::BuildCounter()
+                                   .Name("exposer_transferred_bytes_total")
+                                   .Help("Transferred bytes to metrics services")
+                                   .Register(registry)
+                                   .Add({});
+  prometheus::Counter& scrapes = prometheus::BuildCounter()
+                                     .Name("exposer_scrapes_total")
+                                     .Help("Number of times metrics were scraped")
+                                     .Register(registry)
+                                     .Add({});
+  prometheus::Summary& latencies = prometheus::BuildSummary()
+                                       .Name("exposer_request_latencies")
+                                       .Help("Latencies of serving scrape requests, in microseconds")
+                                       .Register(registry)
+                                       .Add({}, prometheus::Summary::Quantiles{
+                                                    {0.5, 0.05}, {0.9, 0.01}, {0.99, 0.001}});
+  std::unique_ptr<http_server> http;
+
+  std::string scrape() {
+    const auto start = std::chrono::steady_clock::now();
+    auto families = registry.Collect();
+    if (const auto m = from()) {
+      auto ours = forwarder_families(*m);
+      families.insert(families.end(), std::make_move_iterator(ours.begin()), std::make_move_iterator(ours.end()));
+    }
+    auto text = prometheus::TextSerializer().Serialize(families);
+    latencies.Observe(static_cast<double>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count()));
+    bytes.Increment(static_cast<double>(text.size()));
+    scrapes.Increment();
+    return text;
+  }
 };
 
 metrics_endpoint::metrics_endpoint(const std::string& address, source from) : p_(std::make_unique<impl>()) {
   const auto colon = address.rfind(':');
   p_->host = colon == std::string::npos ? "0.0.0.0" : address.substr(0, colon);
-  CivetCallbacks callbacks;
-  callbacks.log_message = capture_log;
-  capturing = true;
-  captured.clear();
+  p_->from = std::move(from);
   try {
-    p_->exposer = std::make_unique<prometheus::Exposer>(address, 2, &callbacks);
-  } catch (const std::exception& e) {
-    capturing = false;
-    // civetweb: "cannot bind to 127.0.0.1:9464: 98 (Address already in use)"
-    std::string why = captured.empty() ? e.what() : captured;
-    if (const auto open = why.rfind('('), close = why.rfind(')');
-        open != std::string::npos && close != std::string::npos && close > open)
-      why = why.substr(open + 1, close - open - 1);
-    throw std::runtime_error("--metrics " + address + ": cannot listen: " + why);
+    p_->http = std::make_unique<http_server>(address, "/metrics", "text/plain; version=0.0.4; charset=utf-8",
+                                             [p = p_.get()] { return p->scrape(); });
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error("--metrics " + address + ": cannot listen: " + e.what());
   }
-  capturing = false;
-  p_->collectable = std::make_shared<snapshot_collectable>(std::move(from));
-  p_->exposer->RegisterCollectable(p_->collectable);
 }
 
 metrics_endpoint::~metrics_endpoint() = default;
 
 std::string metrics_endpoint::url() const {
-  const auto ports = p_->exposer->GetListeningPorts();
-  return "http://" + p_->host + ":" + (ports.empty() ? std::string("?") : std::to_string(ports.front())) +
-         "/metrics";
+  return "http://" + p_->host + ":" + std::to_string(p_->http->port()) + "/metrics";
 }
 
 }  // namespace zmqkit::tools

@@ -1,7 +1,7 @@
 // zmq-forwarder --metrics: the forwarder's figures over HTTP in the
-// Prometheus text format (docs/metrics.md), served by prometheus-cpp's
-// Exposer (civetweb). Only the tools link prometheus-cpp; zmqkit::core and
-// zmqkit::patterns know nothing of it.
+// Prometheus text format (docs/metrics.md), written by prometheus-cpp and
+// served by http_server. Only the tools link prometheus-cpp; zmqkit::core
+// and zmqkit::patterns know nothing of it.
 //
 // Example:
 //   metrics_endpoint http(parse_metrics_address("127.0.0.1:9464"),
@@ -26,11 +26,12 @@ std::string parse_metrics_address(const std::string& text);
 // gauges and histograms (docs/metrics.md has the list).
 std::string forwarder_metrics_text(const forwarder::metrics_snapshot& m);
 
-// Serves GET /metrics at address (from parse_metrics_address) on threads of
-// its own, calling source for each scrape; a scrape while source gives
-// nullptr (the forwarder never answered) returns no zmqkit metrics.
-// Throws std::runtime_error, one line, when it cannot listen (port in use).
-// The destructor stops the server and waits for its threads.
+// Serves GET /metrics at address (from parse_metrics_address) on a thread
+// of its own (http_server: idle or slow clients delay no scrape), calling
+// source for each scrape; a scrape while source gives nullptr (the
+// forwarder never answered) returns no zmqkit metrics, only the exposer_*
+// ones. Throws std::runtime_error, one line, when it cannot listen (port in
+// use). The destructor stops the server and waits for its thread.
 class metrics_endpoint {
  public:
   using source = std::function<std::shared_ptr<const forwarder::metrics_snapshot>()>;

@@ -29,6 +29,11 @@ inline constexpr std::uint8_t envelope_version = 1;
 inline constexpr std::size_t max_topic_size = 65535;  // the journal stores it as u16
 inline constexpr std::size_t max_header_count = 1024;
 inline constexpr std::size_t default_max_message_size = 16 * 1024 * 1024;
+// The most frame 1 adds around a str or bin payload when there are no
+// headers: array and version (2), producer id (18), seq and time_ns (9
+// each), the empty map (1) and the payload's own str/bin header (5). A
+// payload up to max_message_size - envelope_overhead always fits.
+inline constexpr std::size_t envelope_overhead = 44;
 
 using producer_id = std::array<std::uint8_t, 16>;
 using headers = std::vector<std::pair<std::string, std::string>>;
