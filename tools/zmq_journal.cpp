@@ -1,7 +1,10 @@
 // zmq-journal: inspect a zmqkit journal directory offline: stat, verify, dump.
 // Every subcommand opens the journal read-only (no lock, no repair), so it
 // never changes a journal and may look at one a forwarder is writing; it
-// then sees what was committed when it started.
+// then sees what was committed when it started. Each prints what it can
+// read on stdout and every problem the journal reports (a damaged,
+// quarantined or torn segment, a damaged cursor file) as one stderr line
+// naming the file, and then exits 1.
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -9,7 +12,6 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <filesystem>
 #include <limits>
 #include <optional>
 #include <string>
@@ -34,18 +36,13 @@ using namespace zmqkit::tools;
 using json = nlohmann::ordered_json;
 
 const std::string tool = "zmq-journal";
-constexpr std::string_view quarantine_suffix = ".quarantined";
 
 // zmq-journal has no endpoints and no timeouts, so help_footer's lines about
 // them would mislead; the layout is the same.
 std::string footer(const std::string& examples) {
-  return "\nExit codes: 0 ok, 1 problems found (verify), records not readable (dump) or other "
-         "failure, 2 usage.\n\nExamples:\n" +
+  return "\nExit codes: 0 ok, 1 a problem found (damage, quarantined files, a torn tail, a damaged "
+         "cursor;\none stderr line each) or other failure, 2 usage.\n\nExamples:\n" +
          examples + "\nMore: docs/journal.md\n";
-}
-
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
 std::string base_name(const std::string& path) {
@@ -98,28 +95,36 @@ std::uint64_t parse_number(const std::string& option, const std::string& text, s
   return v;
 }
 
-// DIR must be a directory holding segment files. A typo or a parent
-// directory would otherwise read as a clean, empty journal.
-void require_journal_dir(const std::string& dir) {
+// Opens DIR read-only. It must be a directory holding segment files: a
+// typo, a parent directory or /var/log would otherwise read as a clean,
+// empty journal. A journal always keeps its tail segment, so a journal
+// directory has at least one segment, live or set aside.
+journal open_journal(const std::string& dir) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) {
     if (errno == ENOENT) throw usage_error("journal directory " + dir + " does not exist");
     throw usage_error("cannot use " + dir + ": " + std::strerror(errno));
   }
   if (!S_ISDIR(st.st_mode)) throw usage_error(dir + " is not a directory");
-  // A journal always keeps its tail segment, so a journal directory has at
-  // least one NNN.log or NNN.log.quarantined.
-  std::error_code ec;
-  bool any = false;
-  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const auto name = it->path().filename().string();
-    if (ends_with(name, ".log") || ends_with(name, ".log" + std::string(quarantine_suffix))) {
-      any = true;
-      break;
-    }
+  auto j = journal::open_read_only(dir);
+  if (j.segments().empty() && j.report().damaged.empty())
+    throw usage_error(dir + " is not a journal directory (no segment files named like " +
+                      "00000000000000000001.log)");
+  return j;
+}
+
+// One stderr line per damaged range: the file, what is wrong with it, and
+// the fseqs lost, within [from, to].
+void report_damage(const journal_damage& d, std::uint64_t from = 1,
+                   std::uint64_t to = std::numeric_limits<std::uint64_t>::max()) {
+  const std::uint64_t a = std::max(d.first_fseq, from);
+  std::string range = "fseq " + std::to_string(a);
+  if (d.last_fseq == 0) {
+    range += " and later";  // a torn tail: whatever came after the last good record
+  } else if (const std::uint64_t b = std::min(d.last_fseq, to); b != a) {
+    range += " to " + std::to_string(b);
   }
-  if (ec) throw usage_error("cannot list " + dir + ": " + ec.message());
-  if (!any) throw usage_error(dir + " is not a journal directory (no *.log segment files)");
+  say(tool, d.file + ": " + d.problem + "; " + range + " not readable");
 }
 
 // ---- stat ----------------------------------------------------------------
@@ -128,11 +133,16 @@ struct cursor_entry {
   std::string name;
   std::optional<std::uint64_t> fseq;  // an 8-byte value, as cursor_store::save_fseq writes
   std::size_t bytes = 0;              // any other value's size
-  std::string error;                  // the file is damaged
+  std::string error;                  // the file is damaged: "DIR/cursors/NAME: why"
 };
 
-std::vector<cursor_entry> read_cursors(const std::string& dir) {
-  std::vector<cursor_entry> out;
+struct cursor_listing {
+  std::vector<cursor_entry> cursors;
+  std::vector<std::string> set_aside;  // damaged files kept as NAME.corrupt
+};
+
+cursor_listing read_cursors(const std::string& dir) {
+  cursor_listing out;
   const std::string cursors_dir = dir + "/cursors";
   if (!is_directory(cursors_dir)) return out;  // cursor_store would create it
   const cursor_store store(cursors_dir);
@@ -153,61 +163,46 @@ std::vector<cursor_entry> read_cursors(const std::string& dir) {
     } catch (const zmqkit::error& e) {
       c.error = e.what();
     }
-    out.push_back(std::move(c));
+    out.cursors.push_back(std::move(c));
   }
+  out.set_aside = store.set_aside_files();
   return out;
 }
 
 struct journal_summary {
   std::uint64_t first_fseq = 0, next_fseq = 0, records = 0, bytes = 0;
   std::vector<journal::segment_info> segments;
-  std::vector<std::string> quarantined;   // *.quarantined files on disk
-  std::vector<std::string> bad_segments;  // found bad now; a writer's open quarantines them
+  std::vector<journal_damage> damaged;
   std::uint64_t torn_bytes = 0;
   std::string torn_problem;
-  std::vector<cursor_entry> cursors;
+  cursor_listing cursors;
 };
 
-journal_summary summarise(const std::string& dir) {
-  const auto j = journal::open_read_only(dir);
+journal_summary summarise(const journal& j) {
   journal_summary s;
   const auto st = j.stats();
   s.first_fseq = st.first_fseq;
   s.next_fseq = st.next_fseq;
   s.bytes = st.bytes;
   s.segments = j.segments();
-  // A read-only open sets bad segments aside without renaming them: they are
-  // reported under their own names, which still end in .log.
-  std::vector<std::uint64_t> ends;  // where segments start, quarantined ones included
-  for (const auto& q : j.report().quarantined) {
-    const auto name = base_name(q);
-    const bool set_aside = name.size() > quarantine_suffix.size() &&
-                           name.compare(name.size() - quarantine_suffix.size(), std::string::npos,
-                                        quarantine_suffix) == 0;
-    auto& list = set_aside ? s.quarantined : s.bad_segments;
-    const auto& shown = name;
-    if (std::find(list.begin(), list.end(), shown) == list.end()) list.push_back(shown);
-    const auto digits = name.substr(0, 20);
-    if (digits.size() == 20 && digits.find_first_not_of("0123456789") == std::string::npos)
-      ends.push_back(std::stoull(digits));
-  }
-  for (const auto& seg : s.segments) ends.push_back(seg.base_fseq);
-  ends.push_back(s.next_fseq);
-  // Each live segment holds the fseqs from its base to where the next
-  // segment, live or quarantined, begins.
-  for (const auto& seg : s.segments) {
-    std::uint64_t end = s.next_fseq;
-    for (auto e : ends)
-      if (e > seg.base_fseq && e < end) end = e;
-    s.records += end - seg.base_fseq;
-  }
+  for (const auto& seg : s.segments) s.records += seg.records;
+  s.damaged = j.report().damaged;
   s.torn_bytes = j.report().bytes_dropped;
   s.torn_problem = j.report().tail_problem;
-  s.cursors = read_cursors(dir);
+  s.cursors = read_cursors(j.directory());
   return s;
 }
 
+// The damaged ranges in one state, for stat's lists.
+std::vector<const journal_damage*> in_state(const journal_summary& s, journal_damage::state what) {
+  std::vector<const journal_damage*> out;
+  for (const auto& d : s.damaged)
+    if (d.what == what) out.push_back(&d);
+  return out;
+}
+
 std::string stat_json(const std::string& dir, const journal_summary& s) {
+  using state = journal_damage::state;
   json out;
   out["directory"] = dir;
   out["first_fseq"] = s.first_fseq;
@@ -218,23 +213,43 @@ std::string stat_json(const std::string& dir, const journal_summary& s) {
   for (const auto& seg : s.segments)
     out["segments"].push_back(
         {{"file", base_name(seg.file)}, {"base_fseq", seg.base_fseq}, {"bytes", seg.bytes}, {"sealed", seg.sealed}});
-  out["quarantined"] = s.quarantined;
-  out["bad_segments"] = s.bad_segments;
+  out["quarantined"] = json::array();
+  for (const auto* d : in_state(s, state::quarantined)) out["quarantined"].push_back(base_name(d->file));
+  out["bad_segments"] = json::array();
+  for (const auto* d : in_state(s, state::bad)) out["bad_segments"].push_back(base_name(d->file));
   out["torn_tail"] = s.torn_bytes == 0 ? json(nullptr)
                                        : json{{"bytes", s.torn_bytes}, {"problem", s.torn_problem}};
+  out["damaged"] = json::array();
+  for (const auto& d : s.damaged)
+    out["damaged"].push_back({{"file", base_name(d.file)},
+                              {"state", d.what == state::quarantined ? "quarantined"
+                                        : d.what == state::bad       ? "bad"
+                                                                     : "torn"},
+                              {"first_fseq", d.first_fseq},
+                              {"last_fseq", d.last_fseq == 0 ? json(nullptr) : json(d.last_fseq)},
+                              {"problem", d.problem}});
   out["cursors"] = json::array();
-  for (const auto& c : s.cursors) {
+  for (const auto& c : s.cursors.cursors) {
     json e{{"name", c.name}};
     if (!c.error.empty()) e["error"] = c.error;
     else if (c.fseq) e["fseq"] = *c.fseq;
     else e["bytes"] = c.bytes;
     out["cursors"].push_back(std::move(e));
   }
+  out["cursors_set_aside"] = s.cursors.set_aside;
   // File names are bytes; a name that is not UTF-8 must not stop the report.
   return out.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
+// "fseq 968 to 1325", "fseq 1500 and later".
+std::string fseq_range(const journal_damage& d) {
+  std::string r = "fseq " + std::to_string(d.first_fseq);
+  if (d.last_fseq == 0) return r + " and later";
+  return d.last_fseq == d.first_fseq ? r : r + " to " + std::to_string(d.last_fseq);
+}
+
 std::string stat_text(const std::string& dir, const journal_summary& s) {
+  using state = journal_damage::state;
   std::string out;
   char line[512];
   auto field = [&](const char* name, const std::string& value) {
@@ -253,23 +268,44 @@ std::string stat_text(const std::string& dir, const journal_summary& s) {
                   static_cast<unsigned long long>(seg.bytes), seg.sealed ? "sealed" : "tail");
     out += line;
   }
-  field("quarantined", std::to_string(s.quarantined.size()));
-  for (const auto& q : s.quarantined) out += "  " + q + "\n";
-  if (!s.bad_segments.empty()) {
-    field("bad segments", std::to_string(s.bad_segments.size()) +
-                              " (bad header; the next writable open quarantines them)");
-    for (const auto& b : s.bad_segments) out += "  " + b + "\n";
+  const auto quarantined = in_state(s, state::quarantined);
+  field("quarantined", std::to_string(quarantined.size()));
+  for (const auto* d : quarantined) out += "  " + base_name(d->file) + "  " + fseq_range(*d) + "\n";
+  if (const auto bad = in_state(s, state::bad); !bad.empty()) {
+    field("bad segments", std::to_string(bad.size()) + " (the next writable open quarantines them)");
+    for (const auto* d : bad)
+      out += "  " + base_name(d->file) + "  " + fseq_range(*d) + "  " + d->problem + "\n";
   }
   field("torn tail", s.torn_bytes == 0 ? "none" : s.torn_problem);
-  field("cursors", std::to_string(s.cursors.size()));
-  for (const auto& c : s.cursors) {
+  field("cursors", std::to_string(s.cursors.cursors.size()));
+  for (const auto& c : s.cursors.cursors) {
     out += "  " + c.name + "  ";
     if (!c.error.empty()) out += "damaged: " + c.error;
     else if (c.fseq) out += "fseq " + std::to_string(*c.fseq);
     else out += std::to_string(c.bytes) + " bytes (not an fseq)";
     out += "\n";
   }
+  if (!s.cursors.set_aside.empty()) {
+    field("set aside", std::to_string(s.cursors.set_aside.size()) + " (damaged cursor files)");
+    for (const auto& f : s.cursors.set_aside) out += "  " + f + "\n";
+  }
   return out;
+}
+
+// The problems stat found, one stderr line each; how many.
+std::size_t report_stat_problems(const std::string& dir, const journal_summary& s) {
+  for (const auto& d : s.damaged) report_damage(d);
+  std::size_t n = s.damaged.size();
+  for (const auto& c : s.cursors.cursors)
+    if (!c.error.empty()) {
+      say(tool, c.error + " (a damaged cursor file)");
+      ++n;
+    }
+  for (const auto& f : s.cursors.set_aside) {
+    say(tool, dir + "/cursors/" + f + ": a damaged cursor file set aside");
+    ++n;
+  }
+  return n;
 }
 
 // ---- dump ----------------------------------------------------------------
@@ -325,30 +361,22 @@ int dump(const std::string& dir, const dump_options& o) {
   const std::uint64_t count = o.count.empty() ? std::numeric_limits<std::uint64_t>::max()
                                               : parse_number("--count", o.count, 0);
   if (from > to) throw usage_error("--from " + o.from + " is after --to " + o.to);
-  require_journal_dir(dir);
+  auto j = open_journal(dir);
 
-  auto j = journal::open_read_only(dir);
   // Records before first_fseq were deleted by retention: nothing to report.
+  // Damage is, wherever it lies: report().damaged lists what open found and
+  // what the reader finds on the way.
   auto r = j.read_from(std::max(from, j.first_fseq()));
   stdout_writer out;
-  std::uint64_t printed = 0, skipped_seen = 0, unreadable = 0;
-  std::uint64_t expected = r.position();
-  // The reader skips the fseqs of a damaged or quarantined segment; say which.
-  auto report_skip = [&](std::uint64_t next) {
-    if (r.skipped() == skipped_seen) return;
-    skipped_seen = r.skipped();
-    const std::uint64_t last = std::min(next - 1, to);
-    if (expected > last) return;
-    unreadable += last - expected + 1;
-    say(tool, "fseq " + std::to_string(expected) + " to " + std::to_string(last) +
-                  " not readable: damaged or quarantined segment (run zmq-journal verify " + dir + ")");
-  };
-  while (printed < count) {
-    if (stop_requested()) break;
+  std::uint64_t printed = 0;
+  std::uint64_t reached = to;  // the last fseq looked at
+  for (;;) {
+    if (printed == count || stop_requested()) {
+      reached = r.position() - 1;
+      break;
+    }
     const auto rec = r.next();
-    report_skip(rec ? rec->fseq : r.position());
     if (!rec || rec->fseq > to) break;
-    expected = rec->fseq + 1;
     if (!topic_matches(rec->topic, o.topics)) continue;
     append_record(*rec, out.buffer());
     ++printed;
@@ -356,7 +384,14 @@ int dump(const std::string& dir, const dump_options& o) {
     if (out.closed()) return exit_ok;  // the reader of stdout has gone
   }
   out.flush();
-  return unreadable > 0 ? exit_failure : exit_ok;
+  std::size_t problems = 0;
+  for (const auto& d : j.report().damaged) {
+    const std::uint64_t last = d.last_fseq == 0 ? std::numeric_limits<std::uint64_t>::max() : d.last_fseq;
+    if (d.first_fseq > reached || last < from) continue;
+    report_damage(d, from, reached);
+    ++problems;
+  }
+  return problems > 0 ? exit_failure : exit_ok;
 }
 
 }  // namespace
@@ -418,21 +453,20 @@ int main(int argc, char** argv) {
   return run_tool(app, argc, argv, [&]() -> int {
     stdout_writer out;  // a closed stdout (| head) ends the tool quietly, as elsewhere
     if (stat->parsed()) {
-      require_journal_dir(dir);
-      const auto s = summarise(dir);
+      const auto s = summarise(open_journal(dir));
       out.buffer() = format == "json" ? stat_json(dir, s) : stat_text(dir, s);
       out.flush();
-      return exit_ok;
+      return report_stat_problems(dir, s) == 0 ? exit_ok : exit_failure;
     }
     if (verify->parsed()) {
-      require_journal_dir(dir);
+      (void)open_journal(dir);
       const auto v = verify_journal(dir);
       const auto n = v.problems.size();
       out.buffer() = dir + ": " + count_of(v.records, "record") + ", " +
                      count_of(v.segments, "segment") + ", " + count_of(v.bytes, "byte") + ": " +
                      (n == 0 ? "ok" : count_of(n, "problem")) + "\n";
-      for (const auto& p : v.problems) out.buffer() += p + "\n";
       out.flush();
+      for (const auto& p : v.problems) report_damage(p);
       return n == 0 ? exit_ok : exit_failure;
     }
     return dump(dir, dumping);

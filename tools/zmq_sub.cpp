@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
       durable_subscriber::options opts;
       if (app.count("--durable") > 0 &&
           (durable.empty() || !durable_subscriber::valid_name(durable)))
-        throw usage_error("--durable '" + durable + "': a name is 1 to 128 of A-Z a-z 0-9 . _ -");
+        throw usage_error("--durable '" + durable + "': a name is 1 to 128 of A-Z a-z 0-9 . _ -, "
+                          "not starting with '.' nor ending in .tmp or .corrupt");
       opts.name = durable;
       opts.start = app.count("--replay") > 0
                        ? parse_replay_start(replay, std::chrono::system_clock::now())

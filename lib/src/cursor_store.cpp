@@ -20,6 +20,12 @@ namespace jf = detail::jformat;
 namespace {
 constexpr std::string_view file_magic = "zmqkcur1";
 constexpr std::size_t max_value = 64u << 20;
+constexpr std::string_view tmp_suffix = ".tmp";          // a replacement being written
+constexpr std::string_view corrupt_suffix = ".corrupt";  // a damaged file kept aside
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
 }  // namespace
 
 cursor_store::cursor_store(std::string dir) : dir_(std::move(dir)) {
@@ -28,7 +34,7 @@ cursor_store::cursor_store(std::string dir) : dir_(std::move(dir)) {
 
 bool cursor_store::valid_name(std::string_view name) noexcept {
   if (name.empty() || name.size() > max_name || name.front() == '.') return false;
-  if (name.size() >= 4 && name.substr(name.size() - 4) == ".tmp") return false;  // ours, mid-write
+  if (ends_with(name, tmp_suffix) || ends_with(name, corrupt_suffix)) return false;  // the store's own
   return std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            c == '.' || c == '_' || c == '-';
@@ -52,7 +58,7 @@ void cursor_store::save(std::string_view name, std::string_view value) {
   bytes.resize(bytes.size() + 8);
   jf::put_u64(bytes.data() + bytes.size() - 8, jf::checksum(bytes.data(), bytes.size() - 8, 0));
 
-  const std::string tmp = final_path + ".tmp";
+  const std::string tmp = final_path + std::string(tmp_suffix);
   try {
     const auto fd = detail::open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC);
     detail::write_all(fd.get(), bytes, tmp);
@@ -97,8 +103,26 @@ void cursor_store::remove(std::string_view name) {
 std::vector<std::string> cursor_store::names() const {
   std::vector<std::string> out;
   for (auto& n : detail::list_directory(dir_))
-    if (valid_name(n) && (n.size() < 4 || n.compare(n.size() - 4, 4, ".tmp") != 0))
+    if (valid_name(n)) out.push_back(std::move(n));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string cursor_store::set_aside(std::string_view name) {
+  const std::string from = path(name);
+  const std::string to = from + std::string(corrupt_suffix);
+  if (::rename(from.c_str(), to.c_str()) != 0) detail::throw_errno(errno, "cannot set aside", from);
+  detail::sync_directory(dir_);
+  return to;
+}
+
+std::vector<std::string> cursor_store::set_aside_files() const {
+  std::vector<std::string> out;
+  for (auto& n : detail::list_directory(dir_)) {
+    const std::string_view name(n);
+    if (ends_with(name, corrupt_suffix) && valid_name(name.substr(0, name.size() - corrupt_suffix.size())))
       out.push_back(std::move(n));
+  }
   std::sort(out.begin(), out.end());
   return out;
 }

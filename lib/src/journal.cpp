@@ -206,8 +206,10 @@ struct journal::state {
     create_segment(next);
   }
 
-  // Renames a sealed segment aside; readers skip its fseqs from now on.
-  void quarantine(std::uint64_t base, const std::string& why) {
+  // Renames a segment aside; readers skip its fseqs from now on. The fseqs
+  // first to last are the ones lost (those before first were read, if any).
+  // A read-only journal only marks it and reports it as bad.
+  void quarantine(std::uint64_t base, const std::string& why, std::uint64_t first, std::uint64_t last) {
     auto it = segs.find(base);
     if (it == segs.end() || it->second.quarantined) return;
     segment& s = it->second;
@@ -225,8 +227,9 @@ struct journal::state {
     }
     s.quarantined = true;
     s.index.clear();
-    report.quarantined.push_back(s.path);
-    counters.quarantined_segments++;
+    using st = journal_damage::state;
+    report.damaged.push_back({s.path, first, last, why, read_only ? st::bad : st::quarantined});
+    if (!read_only) counters.quarantined_segments++;
     problem(line);
   }
 
@@ -344,6 +347,16 @@ std::string read_header(int fd, const std::string& path) {
   return h;
 }
 
+// The last fseq a damaged file can have held, bases being those of every
+// segment file, live or set aside: a segment ends where the next one
+// begins, and the newest holds at most one record per 32 bytes.
+std::uint64_t last_held(const std::set<std::uint64_t>& bases, std::uint64_t base, std::uint64_t bytes) {
+  const auto after = bases.upper_bound(base);
+  return after != bases.end() ? *after - 1 : base + bytes / jf::record_header_size;
+}
+
+bool by_first_fseq(const journal_damage& a, const journal_damage& b) { return a.first_fseq < b.first_fseq; }
+
 }  // namespace
 
 journal::journal(std::shared_ptr<state> s) : s_(std::move(s)) {}
@@ -372,7 +385,14 @@ std::shared_ptr<journal::state> load(const std::string& dir, journal::options op
     throw error(ENOENT, "no journal at " + dir);
   }
 
+  using damage_state = journal_damage::state;
   std::uint64_t past_quarantine = 1;  // no fseq at or above this was ever in a quarantined file
+  std::set<std::uint64_t> bases;      // of every segment file, live or set aside
+  struct set_aside_file {
+    std::string path;
+    std::uint64_t base, bytes;
+  };
+  std::vector<set_aside_file> set_aside;
   for (const auto& name : detail::list_directory(dir)) {
     const std::string_view n(name);
     const bool q = n.size() > jf::quarantine_suffix.size() &&
@@ -385,8 +405,9 @@ std::shared_ptr<journal::state> load(const std::string& dir, journal::options op
     seg.quarantined = q;
     const fd_handle fd = detail::open_file(seg.path, O_RDONLY);
     seg.bytes = detail::file_size(fd.get(), seg.path);
+    bases.insert(*base);
     if (q) {
-      s.report.quarantined.push_back(seg.path);
+      set_aside.push_back({seg.path, *base, seg.bytes});
       // Each record takes more than a header's bytes, so this bounds the
       // fseqs the file can have held.
       past_quarantine = std::max(past_quarantine, *base + seg.bytes / jf::record_header_size + 1);
@@ -395,6 +416,9 @@ std::shared_ptr<journal::state> load(const std::string& dir, journal::options op
     if (auto it = s.segs.find(*base); it != s.segs.end() && !it->second.quarantined) continue;
     s.segs[*base] = std::move(seg);
   }
+  for (const auto& f : set_aside)
+    s.report.damaged.push_back({f.path, f.base, last_held(bases, f.base, f.bytes), "quarantined earlier",
+                                damage_state::quarantined});
 
   // Sealed segments: check headers only.
   std::uint64_t tail_base = 0;
@@ -408,16 +432,18 @@ std::shared_ptr<journal::state> load(const std::string& dir, journal::options op
     const fd_handle fd = detail::open_file(seg.path, O_RDONLY);
     std::string why;
     const auto b = jf::decode_segment_header(read_header(fd.get(), seg.path), why);
-    if (!b || *b != base) s.quarantine(base, b ? "header names base fseq " + std::to_string(*b) : why);
+    if (!b || *b != base)
+      s.quarantine(base, b ? "header names base fseq " + std::to_string(*b) : why, base,
+                   last_held(bases, base, seg.bytes));
   }
 
   // Quarantined files after the tail mean the tail is not the newest data.
   // Drop them from the map (they stay on disk and in the report) and start
   // fresh past them.
-  bool quarantined_after = false;
+  bool tail_ends_early = false;  // fseqs after the tail's last good record were set aside
   for (auto it = s.segs.begin(); it != s.segs.end();) {
     if (it->second.quarantined && it->first > tail_base) {
-      quarantined_after = true;
+      tail_ends_early = true;
       it = s.segs.erase(it);
     } else {
       ++it;
@@ -441,12 +467,15 @@ std::shared_ptr<journal::state> load(const std::string& dir, journal::options op
           detail::truncate_file(fd.get(), 0, t.path);
           detail::write_all(fd.get(), jf::encode_segment_header(tail_base), t.path);
           detail::sync_data(fd.get(), t.path);
+        } else {
+          s.report.damaged.push_back({t.path, tail_base, 0, "no segment header (a crash as it was created)",
+                                      damage_state::torn});
         }
         t.bytes = jf::segment_header_size;
       } else {
-        const std::uint64_t past = tail_base + t.bytes / jf::record_header_size + 1;
-        s.quarantine(tail_base, b ? "header names base fseq " + std::to_string(*b) : why);
-        past_quarantine = std::max(past_quarantine, past);
+        const std::uint64_t last = last_held(bases, tail_base, t.bytes);
+        s.quarantine(tail_base, b ? "header names base fseq " + std::to_string(*b) : why, tail_base, last);
+        past_quarantine = std::max(past_quarantine, tail_base + t.bytes / jf::record_header_size + 1);
         tail_base = 0;
       }
     }
@@ -457,22 +486,34 @@ std::shared_ptr<journal::state> load(const std::string& dir, journal::options op
         // Good records after a bad one: damage, not a torn write. Keep it all
         // aside rather than cut committed records away.
         past_quarantine = std::max(past_quarantine, tail_base + t.bytes / jf::record_header_size + 1);
-        s.quarantine(tail_base, r.problem + " at offset " + std::to_string(r.good_end) +
-                                    " with good records after it");
-        tail_base = 0;
+        const std::string damage = r.problem + " at offset " + std::to_string(r.good_end) +
+                                   " with good records after it";
+        const std::uint64_t last = last_held(bases, tail_base, t.bytes);
+        if (read_only) {
+          // Left in place, it reads as a sealed segment found bad: its
+          // records up to the damage, then nothing.
+          s.report.damaged.push_back({t.path, r.next, last, damage, damage_state::bad});
+          t.bytes = r.good_end;
+          tail_ends_early = true;
+        } else {
+          s.quarantine(tail_base, damage, tail_base, last);
+          tail_base = 0;
+        }
       }
     }
     if (tail_base != 0) {
       if (r.good_end < t.bytes) {
         s.report.bytes_dropped += t.bytes - r.good_end;
-        s.report.tail_problem = "segment " + t.path + ": " + r.problem + " at offset " +
-                                std::to_string(r.good_end) + ", " +
-                                std::to_string(t.bytes - r.good_end) + " bytes " +
-                                (read_only ? "past the last good record" : "dropped");
+        const std::string torn = r.problem + " at offset " + std::to_string(r.good_end) + ", " +
+                                 std::to_string(t.bytes - r.good_end) + " bytes " +
+                                 (read_only ? "past the last good record" : "dropped");
+        s.report.tail_problem = "segment " + t.path + ": " + torn;
         s.problem("journal: " + s.report.tail_problem);
         if (!read_only) {
           detail::truncate_file(fd.get(), r.good_end, t.path);
           detail::sync_data(fd.get(), t.path);
+        } else {
+          s.report.damaged.push_back({t.path, r.next, 0, torn, damage_state::torn});
         }
         t.bytes = r.good_end;
       }
@@ -492,23 +533,23 @@ std::shared_ptr<journal::state> load(const std::string& dir, journal::options op
       if (!read_only) s.tail_fd = std::move(fd);
     }
   }
-  if (tail_base != 0 && quarantined_after && past_quarantine > s.next && !read_only) {
-    // Newer data was set aside: go on past every fseq it may have held.
+  if (tail_base != 0 && tail_ends_early && past_quarantine > s.next) {
+    // Newer data was set aside: go on past every fseq it may have held
+    // (a read-only journal only reads over the gap, as a writer's would).
     s.tail().end = s.next;
-    s.sync_tail();
-    s.create_segment(past_quarantine);
+    if (!read_only) {
+      s.sync_tail();
+      s.create_segment(past_quarantine);
+    }
     s.next = past_quarantine;
   }
   if (tail_base == 0) {
     s.next = std::max(s.next, past_quarantine);  // fseqs are never reused
-    if (read_only) {
-      s.committed = s.next - 1;
-      return st;
-    }
-    s.create_segment(s.next);
+    if (!read_only) s.create_segment(s.next);
   }
   s.committed = s.next - 1;
   s.counters.segments = s.segs.size();
+  std::stable_sort(s.report.damaged.begin(), s.report.damaged.end(), by_first_fseq);
   return st;
 }
 
@@ -647,6 +688,7 @@ struct journal::reader::impl {
   std::size_t start = 0;       // parse position in buf
   std::uint64_t buf_off = 0;   // file offset of buf[0]
   std::uint64_t read_to = 0;   // file offset read so far
+  std::uint64_t at = 0;        // fseq of the record at buf[start], as far as the segment goes
 
   void close_segment() {
     seg_base = 0;
@@ -688,9 +730,11 @@ struct journal::reader::impl {
       path = seg.path;
       seg_base = it->first;
       std::uint64_t off = jf::segment_header_size;
+      at = it->first;
       for (const auto& e : seg.index) {
         if (e.fseq > pos) break;
         off = e.offset;
+        at = e.fseq;
       }
       buf.clear();
       start = 0;
@@ -699,6 +743,8 @@ struct journal::reader::impl {
     }
   }
 
+  // The record due at `at` is bad: every fseq from there to the segment's
+  // end is lost, also to a reader that started further on.
   void corrupt(const std::string& why) {
     const std::uint64_t base = seg_base;
     if (base == s->tail().base && !s->read_only) {
@@ -706,8 +752,9 @@ struct journal::reader::impl {
       throw journal_failed(EIO, "journal: " + path + ": " + why +
                                     " in the segment being written; restart to recover");
     }
-    s->quarantine(base, why + " (at fseq " + std::to_string(pos) + ")");
-    skip_to(s->end_of(base));
+    const std::uint64_t end = s->end_of(base);
+    s->quarantine(base, why + " at fseq " + std::to_string(at), at, end - 1);
+    skip_to(end);
   }
 
   std::optional<journal_record> next() {
@@ -723,9 +770,12 @@ struct journal::reader::impl {
       const auto p = jf::parse_record(std::string_view(buf).substr(start));
       if (p.st == jf::parsed::status::need_more) {
         if (read_to >= limit) {
-          if (is_tail) return std::nullopt;
+          // Caught up with the tail; unless it ends early (a read-only
+          // view of a damaged one), then it is read over like any other.
+          if (is_tail && segit->second.end == 0) return std::nullopt;
           if (pos < s->end_of(seg_base) && segit != s->segs.end()) {
-            corrupt("segment ends before fseq " + std::to_string(s->end_of(seg_base) - 1));
+            corrupt("segment cut short (it should reach fseq " + std::to_string(s->end_of(seg_base) - 1) +
+                    ")");
           } else {
             close_segment();
           }
@@ -750,7 +800,10 @@ struct journal::reader::impl {
       }
       const std::uint64_t offset = buf_off + start;
       start += p.size;
-      if (p.fseq < pos) continue;  // scanning forward from an index entry
+      if (p.fseq < pos) {  // scanning forward from an index entry
+        at = p.fseq + 1;
+        continue;
+      }
       if (p.fseq > pos) {
         corrupt("record out of order (fseq " + std::to_string(p.fseq) + " where " +
                 std::to_string(pos) + " was due)");
@@ -758,6 +811,7 @@ struct journal::reader::impl {
       }
       if (segit != s->segs.end()) note_index(segit->second.index, {p.fseq, offset, p.time_ns});
       pos++;
+      at = pos;
       return journal_record{p.fseq, p.time_ns, p.topic, p.envelope, p.key};
     }
   }
@@ -832,49 +886,79 @@ std::vector<journal::segment_info> journal::segments() const {
   std::vector<segment_info> out;
   for (auto it = s_->segs.begin(); it != s_->segs.end(); ++it) {
     if (it->second.quarantined) continue;
-    out.push_back({it->second.path, it->first, it->second.bytes, std::next(it) != s_->segs.end()});
+    const std::uint64_t end = s_->end_of(it->first);
+    out.push_back({it->second.path, it->first, it->second.bytes, end > it->first ? end - it->first : 0,
+                   std::next(it) != s_->segs.end()});
   }
   return out;
 }
 
 journal_verification verify_journal(const std::string& dir) {
+  using damage_state = journal_damage::state;
   journal_verification v;
   std::map<std::uint64_t, std::string> files;
-  std::set<std::uint64_t> set_aside;  // bases of quarantined files
+  std::map<std::uint64_t, std::string> set_aside;  // quarantined files by base
+  std::set<std::uint64_t> bases;
   for (const auto& name : detail::list_directory(dir)) {
-    if (const auto base = jf::parse_segment_name(name)) files[*base] = dir + "/" + name;
-    else if (name.size() > jf::quarantine_suffix.size() &&
-             name.compare(name.size() - jf::quarantine_suffix.size(), std::string::npos,
-                          jf::quarantine_suffix) == 0)
-    {
-      v.problems.push_back(dir + "/" + name + ": quarantined segment present");
-      if (const auto b = jf::parse_segment_name(std::string_view(name).substr(0, 24))) set_aside.insert(*b);
+    if (const auto base = jf::parse_segment_name(name)) {
+      files[*base] = dir + "/" + name;
+      bases.insert(*base);
+    } else if (name.size() == 24 + jf::quarantine_suffix.size() &&
+               name.compare(24, std::string::npos, jf::quarantine_suffix) == 0) {
+      if (const auto b = jf::parse_segment_name(std::string_view(name).substr(0, 24))) {
+        set_aside[*b] = dir + "/" + name;
+        bases.insert(*b);
+      }
     }
   }
+  for (const auto& [base, path] : set_aside) {
+    const fd_handle fd = detail::open_file(path, O_RDONLY);
+    v.problems.push_back({path, base, last_held(bases, base, detail::file_size(fd.get(), path)),
+                          "quarantined earlier", damage_state::quarantined});
+  }
   std::uint64_t expected = 0;  // where the previous segment ended; 0: unknown
-  for (const auto& [base, path] : files) {
+  for (auto it = files.begin(); it != files.end(); ++it) {
+    const auto& [base, path] = *it;
+    const bool newest = std::next(it) == files.end();
     v.segments++;
     const fd_handle fd = detail::open_file(path, O_RDONLY);
     const std::uint64_t size = detail::file_size(fd.get(), path);
     v.bytes += size;
     std::string why;
-    const auto b = jf::decode_segment_header(read_header(fd.get(), path), why);
+    const std::string header = read_header(fd.get(), path);
+    const auto b = jf::decode_segment_header(header, why);
     if (!b || *b != base) {
-      v.problems.push_back(path + ": " + (b ? "header names base fseq " + std::to_string(*b) : why));
+      const bool blank = std::all_of(header.begin(), header.end(), [](char c) { return c == '\0'; });
+      if (newest && blank && size <= jf::segment_header_size)  // as open sees it: created, never written
+        v.problems.push_back(
+            {path, base, 0, "no segment header (a crash as it was created)", damage_state::torn});
+      else
+        v.problems.push_back({path, base, last_held(bases, base, size),
+                              b ? "header names base fseq " + std::to_string(*b) : why, damage_state::bad});
       expected = 0;
       continue;
     }
     const auto q = set_aside.lower_bound(expected);
-    if (expected != 0 && expected != base && (q == set_aside.end() || *q >= base))
-      v.problems.push_back(path + ": starts at fseq " + std::to_string(base) +
-                           " but the previous segment ended before " + std::to_string(expected));
+    if (expected != 0 && expected != base && (q == set_aside.end() || q->first >= base))
+      v.problems.push_back({path, expected, base - 1,
+                            "starts at fseq " + std::to_string(base) +
+                                " but the previous segment ended before " + std::to_string(expected),
+                            damage_state::bad});
     const auto r = scan_segment(fd.get(), path, base, size, nullptr);
     v.records += r.next - base;
-    if (r.good_end < size)
-      v.problems.push_back(path + ": " + r.problem + " at offset " + std::to_string(r.good_end) +
-                           " (" + std::to_string(size - r.good_end) + " bytes after it)");
+    if (r.good_end < size) {
+      const std::string problem = r.problem + " at offset " + std::to_string(r.good_end) + " (" +
+                                  std::to_string(size - r.good_end) + " bytes after it)";
+      // The newest segment's end, with no good record after it, is what a
+      // crash leaves and recovery cuts; anywhere else it is damage.
+      if (newest && !record_after(fd.get(), path, r.good_end, size, r.next))
+        v.problems.push_back({path, r.next, 0, problem, damage_state::torn});
+      else
+        v.problems.push_back({path, r.next, last_held(bases, base, size), problem, damage_state::bad});
+    }
     expected = r.good_end < size ? 0 : r.next;  // after damage the next start proves nothing
   }
+  std::stable_sort(v.problems.begin(), v.problems.end(), by_first_fseq);
   return v;
 }
 

@@ -23,6 +23,7 @@
 #include <cerrno>
 #include <stdexcept>
 
+#include <zmqkit/cursor_store.hpp>
 #include <zmqkit/msgpack_reader.hpp>
 
 #include "frames.hpp"
@@ -72,11 +73,10 @@ std::string replay_start::to_wire() const {
 }
 
 bool durable_subscriber::valid_name(std::string_view name) noexcept {
-  if (name.size() > 128) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
-  });
+  // The forwarder keeps a named subscription's position under its name, so
+  // the name must be one its cursor store takes: not ".x", "x.tmp" or
+  // "x.corrupt", which the forwarder would refuse with BAD_NAME.
+  return name.empty() || (name.size() <= 128 && cursor_store::valid_name(name));
 }
 
 durable_subscriber::durable_subscriber(zmq::context_t& context, options opts)

@@ -210,7 +210,7 @@ void forwarder::impl::rebuild_producers() {
   try {
     if (const auto blob = cursors.load("producers")) from = producers.load(*blob) + 1;
   } catch (const decode_error& e) {
-    log(std::string("duplicate table unreadable (") + e.what() + "), rebuilding it from the whole journal");
+    ctx.damaged_cursor("producers", e, "rebuilding the duplicate table from the whole journal");
   }
   auto r = j.read_from(from);
   while (auto rec = r.next()) {
@@ -422,6 +422,7 @@ forwarder::metrics_snapshot forwarder::impl::snapshot() const {
   m.topics = topics;
   if (hub) m.subscriptions = hub->figures();
   if (fwd) m.forward_to = fwd->figures();
+  m.damaged_cursors = ctx.damaged_cursors;
   return m;
 }
 

@@ -50,6 +50,30 @@ struct forwarder_context {
   event_metrics& topics;  // per topic: stored, consumed, latency
   std::function<void(const std::string&)> log;
   bool cursors_full = false;  // the last cursor write found the disk full
+  std::vector<forwarder::metrics_snapshot::damaged_cursor> damaged_cursors{};  // the first 64
+
+  // A cursor file that load() refused (e): logged naming the file, counted,
+  // and set aside as NAME.corrupt, so that the next save does not destroy
+  // it. The caller then goes on as if nothing were stored, which then
+  // says what follows.
+  void damaged_cursor(std::string_view name, const decode_error& e, const std::string& then) {
+    const std::string file = cursors.directory() + "/" + std::string(name);
+    const std::string what = e.what();
+    const std::string prefix = e.field() + ": ";  // decode_error's what() starts with the file
+    const std::string problem =
+        what.compare(0, prefix.size(), prefix) == 0 ? what.substr(prefix.size()) : what;
+    std::string moved_to;
+    std::string kept;
+    try {
+      moved_to = cursors.set_aside(name);
+      kept = "set aside as " + moved_to;
+    } catch (const error& moving) {
+      kept = std::string("not set aside: ") + moving.what();
+    }
+    log(file + ": damaged cursor file (" + problem + "), " + kept + "; " + then);
+    c.damaged_cursors++;
+    if (damaged_cursors.size() < 64) damaged_cursors.push_back({file, moved_to, problem});
+  }
 
   // Runs save, a cursor write. On a full disk (ENOSPC, EDQUOT) it logs once
   // and returns false: the caller keeps the position in memory and tries
@@ -117,6 +141,7 @@ class replay_hub {
   };
 
   void handle(std::vector<zmq::message_t>& frames);
+  std::optional<std::uint64_t> stored_position(const std::string& name);
   void subscribe(const std::string& id, std::vector<zmq::message_t>& frames);
   void leave(const std::string& id);
   void requeue(group& g, std::uint64_t fseq);

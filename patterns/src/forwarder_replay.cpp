@@ -89,7 +89,27 @@ bool replay_hub::group::matches(std::string_view topic) const {
 
 replay_hub::replay_hub(forwarder_context& ctx, zmq::socket_t& socket,
                        std::chrono::milliseconds ack_wait, std::chrono::milliseconds member_timeout)
-    : ctx_(ctx), socket_(socket), ack_wait_(ack_wait), member_timeout_(member_timeout) {}
+    : ctx_(ctx), socket_(socket), ack_wait_(ack_wait), member_timeout_(member_timeout) {
+  // Every stored position is checked at start, so that a damaged one is
+  // reported now, not when its subscriber comes back.
+  for (const auto& name : ctx_.cursors.names())
+    if (name.compare(0, 4, "sub.") == 0) (void)stored_position(name.substr(4));
+}
+
+// A named subscription's stored position, nullopt when there is none. A
+// damaged one counts as none (docs/journal.md, Cursor files): the
+// subscription starts where its SUB asks, so with resume, the default, its
+// acknowledged messages come again rather than any being skipped.
+std::optional<std::uint64_t> replay_hub::stored_position(const std::string& name) {
+  try {
+    return ctx_.cursors.load_fseq(cursor_name(name));
+  } catch (const decode_error& e) {
+    ctx_.damaged_cursor(cursor_name(name), e,
+                        "subscription " + name +
+                            " has no stored position and starts where its next SUB asks");
+    return std::nullopt;
+  }
+}
 
 void replay_hub::error_reply(const std::string& id, std::string_view reason) {
   try {
@@ -164,7 +184,7 @@ void replay_hub::subscribe(const std::string& id, std::vector<zmq::message_t>& f
   // A name durable_subscriber takes (1 to 128 characters) that is also a
   // cursor's (docs/protocol.md); its position's cursor, "sub." + name, is
   // then a valid name too.
-  if (!name.empty() && !(durable_subscriber::valid_name(name) && cursor_store::valid_name(name)))
+  if (!durable_subscriber::valid_name(name))
     return error_reply(id, "BAD_NAME");
   if (!prefixes) return error_reply(id, "BAD_PREFIXES");
   if (!start) return error_reply(id, "BAD_START");
@@ -177,14 +197,7 @@ void replay_hub::subscribe(const std::string& id, std::vector<zmq::message_t>& f
     g.name = name;
     g.prefixes = *prefixes;
     std::optional<std::uint64_t> stored;
-    if (!name.empty()) {
-      try {
-        stored = ctx_.cursors.load_fseq(cursor_name(name));
-      } catch (const decode_error& e) {
-        ctx_.log(std::string("subscription ") + name + ": stored position unreadable (" + e.what() +
-                 "), starting as asked");
-      }
-    }
+    if (!name.empty()) stored = stored_position(name);
     std::uint64_t from = 1;
     if (stored) {
       from = *stored;

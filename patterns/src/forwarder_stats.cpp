@@ -50,7 +50,8 @@ std::string stats_json(const forwarder::metrics_snapshot& m) {
       {"nacked_full", c.nacked_full}, {"too_big", c.too_big},       {"bad_frames", c.bad_frames},
       {"live_sent", c.live_sent},   {"replay_sent", c.replay_sent}, {"replay_acked", c.replay_acked},
       {"redelivered", c.redelivered}, {"link_sent", c.link_sent},   {"link_acked", c.link_acked},
-      {"link_rewinds", c.link_rewinds}, {"link_dropped", c.link_dropped}};
+      {"link_rewinds", c.link_rewinds}, {"link_dropped", c.link_dropped},
+      {"damaged_cursors", c.damaged_cursors}};
   std::string out = "{\"journal\":" + journal_json(m) + ",\"paused\":" + (m.paused ? "true" : "false");
   out += ",\"counters\":{";
   for (std::size_t i = 0; i < std::size(counters); ++i)
@@ -61,7 +62,13 @@ std::string stats_json(const forwarder::metrics_snapshot& m) {
   out += ",\"topics\":" + m.topics.to_json();
   out += ",\"subscriptions\":" + subscriptions_json(m);
   out += ",\"forward_to\":" + link_json(m.forward_to);
-  return out + "}";
+  out += ",\"damaged_cursors\":[";
+  for (std::size_t i = 0; i < m.damaged_cursors.size(); ++i) {
+    const auto& d = m.damaged_cursors[i];
+    out += std::string(i ? "," : "") + "{\"file\":" + json_quote(d.file) + ",\"moved_to\":" +
+           json_quote(d.moved_to) + ",\"problem\":" + json_quote(d.problem) + "}";
+  }
+  return out + "]}";
 }
 
 }  // namespace zmqkit::detail

@@ -37,7 +37,7 @@ TEST_CASE("cursor_store: SHALL keep the last value saved under each name across 
 TEST_CASE("cursor_store: SHALL refuse names that are not plain file names") {
   temp_dir d;
   cursor_store c(d.path());
-  for (const char* bad : {"", ".hidden", "a/b", "..", "sp ace", "x\n"}) {
+  for (const char* bad : {"", ".hidden", "a/b", "..", "sp ace", "x\n", "a.tmp", "sub.b.corrupt"}) {
     CAPTURE(bad);
     CHECK_FALSE(cursor_store::valid_name(bad));
     CHECK_THROWS_AS(c.save_fseq(bad, 1), std::invalid_argument);
@@ -61,4 +61,26 @@ TEST_CASE("cursor_store: SHALL report a damaged file instead of returning a wron
   SUBCASE("truncated") { fs::resize_file(p, 10); }
   SUBCASE("not a cursor") { std::ofstream(p) << "hello"; }
   CHECK_THROWS_AS(c.load_fseq("sub"), zmqkit::decode_error);
+}
+
+TEST_CASE("cursor_store: SHALL set a damaged file aside as NAME.corrupt, out of the names") {
+  temp_dir d;
+  cursor_store c(d.path());
+  c.save_fseq("sub.billing", 7);
+  std::ofstream(d / "sub.bill") << "garbage";
+  CHECK_THROWS_AS(c.load_fseq("sub.bill"), zmqkit::decode_error);
+  CHECK(c.set_aside("sub.bill") == d / "sub.bill.corrupt");
+  {
+    std::ifstream kept(d / "sub.bill.corrupt");
+    std::string bytes;
+    kept >> bytes;
+    CHECK(bytes == "garbage");  // as it was
+  }
+  CHECK_FALSE(c.load_fseq("sub.bill"));  // now absent
+  CHECK(c.names() == std::vector<std::string>{"sub.billing"});
+  CHECK(c.set_aside_files() == std::vector<std::string>{"sub.bill.corrupt"});
+  c.save_fseq("sub.bill", 9);  // the next save leaves the damaged copy alone
+  CHECK(c.load_fseq("sub.bill") == 9u);
+  CHECK(fs::exists(d / "sub.bill.corrupt"));
+  CHECK_THROWS_AS(c.set_aside("missing"), zmqkit::error);
 }

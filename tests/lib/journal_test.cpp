@@ -228,7 +228,10 @@ TEST_CASE("journal: SHALL quarantine a sealed segment with a flipped bit and nev
   }
   const auto v = zmqkit::verify_journal(d.path());
   REQUIRE(v.problems.size() == 1);
-  CHECK(v.problems[0].find("checksum mismatch") != std::string::npos);
+  CHECK(v.problems[0].problem.find("checksum mismatch") != std::string::npos);
+  CHECK(v.problems[0].what == zmqkit::journal_damage::state::bad);
+  CHECK(v.problems[0].first_fseq > second_base);
+  CHECK(v.problems[0].last_fseq == third_base - 1);
 
   {
     auto j = journal::open(d.path(), opts);  // sealed segments are checked when read
@@ -250,11 +253,24 @@ TEST_CASE("journal: SHALL quarantine a sealed segment with a flipped bit and nev
     REQUIRE(problems.size() == 1);
     CHECK(problems[0].find("quarantined") != std::string::npos);
     CHECK(j.stats().quarantined_segments == 1);
-    CHECK(fs::exists(j.report().quarantined.at(0)));
+    // Reported with the fseqs lost: from the bad record to the segment's end.
+    REQUIRE(j.report().damaged.size() == 1);
+    const auto& damage = j.report().damaged[0];
+    CHECK(fs::exists(damage.file));
+    CHECK(damage.file.size() > 12);
+    CHECK(damage.file.substr(damage.file.size() - 12) == ".quarantined");
+    CHECK(damage.what == zmqkit::journal_damage::state::quarantined);
+    CHECK(damage.first_fseq == stop);
+    CHECK(damage.last_fseq == third_base - 1);
+    CHECK(damage.problem == "bad record (checksum mismatch) at fseq " + std::to_string(stop));
   }
-  // Reopened, the quarantined file is reported and its range stays skipped.
+  // Reopened, the quarantined file is reported, with the whole range it
+  // held, and that range stays skipped.
   auto again = journal::open(d.path(), opts);
-  CHECK(again.report().quarantined.size() == 1);
+  REQUIRE(again.report().damaged.size() == 1);
+  CHECK(again.report().damaged[0].first_fseq == second_base);
+  CHECK(again.report().damaged[0].last_fseq == third_base - 1);
+  CHECK(again.report().damaged[0].problem == "quarantined earlier");
   auto r2 = again.read_from(second_base);
   auto first = r2.next();
   REQUIRE(first);
@@ -263,17 +279,21 @@ TEST_CASE("journal: SHALL quarantine a sealed segment with a flipped bit and nev
 
 TEST_CASE("journal: SHALL quarantine a sealed segment whose header is damaged, at open") {
   temp_dir d;
-  std::uint64_t second_base = 0;
+  std::uint64_t second_base = 0, third_base = 0;
   {
     auto j = journal::open(d.path(), small_segments());
     fill(j, 1, 200);
     second_base = j.segments().at(1).base_fseq;
+    third_base = j.segments().at(2).base_fseq;
     std::fstream f(j.segments().at(1).file, std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(3);
     f.put('X');
   }
   auto j = journal::open(d.path(), small_segments());
-  REQUIRE(j.report().quarantined.size() == 1);
+  REQUIRE(j.report().damaged.size() == 1);
+  CHECK(j.report().damaged[0].first_fseq == second_base);
+  CHECK(j.report().damaged[0].last_fseq == third_base - 1);
+  CHECK(j.report().damaged[0].problem == "not a zmqkit journal segment (bad magic)");
   const auto s = read_all(j);
   CHECK(s.fseqs.size() < 200);
   CHECK(s.fseqs.back() == 200);
@@ -419,6 +439,11 @@ TEST_CASE("journal: SHALL read a journal without repairing it when opened read-o
   fs::resize_file(tail, size - 3);
   auto ro = journal::open_read_only(d.path());
   CHECK(ro.report().bytes_dropped > 0);
+  REQUIRE(ro.report().damaged.size() == 1);  // the torn tail, left as it is
+  CHECK(ro.report().damaged[0].what == zmqkit::journal_damage::state::torn);
+  CHECK(ro.report().damaged[0].file == tail);
+  CHECK(ro.report().damaged[0].first_fseq == 10);
+  CHECK(ro.report().damaged[0].last_fseq == 0);
   CHECK(read_all(ro).fseqs == range(1, 9));
   CHECK(fs::file_size(tail) == size - 3);  // untouched
   CHECK_THROWS_AS(ro.append(1, "t", "e"), zmqkit::error);
@@ -519,14 +544,88 @@ TEST_CASE("journal: SHALL set aside, not cut, a tail segment damaged before its 
   o.on_problem = [&](const std::string& l) { problems.push_back(l); };
   auto j = journal::open(d.path(), o);
   CHECK(j.report().bytes_dropped == 0);
-  REQUIRE(j.report().quarantined.size() == 1);
-  CHECK(fs::exists(j.report().quarantined[0]));
-  CHECK(fs::file_size(j.report().quarantined[0]) > 50 * 32);  // every byte kept
+  REQUIRE(j.report().damaged.size() == 1);
+  const auto& damage = j.report().damaged[0];
+  CHECK(fs::exists(damage.file));
+  CHECK(fs::file_size(damage.file) > 50 * 32);  // every byte kept
+  CHECK(damage.first_fseq == 1);                 // nothing in it is read again
+  CHECK(damage.last_fseq == j.next_fseq() - 1);  // as far as the file could reach
   CHECK_FALSE(problems.empty());
   CHECK(j.next_fseq() > 50);  // no fseq it held is handed out again
   const auto before = j.next_fseq();
   fill(j, before, 1);
   CHECK(read_all(j).fseqs == range(before, before));
+}
+
+TEST_CASE("journal: SHALL read a damaged tail up to the damage when opened read-only, and report the rest") {
+  temp_dir d;
+  std::string tail;
+  {
+    auto j = journal::open(d.path(), {});
+    for (std::uint64_t i = 1; i <= 50; ++i) fill(j, i, 1);
+    tail = j.segments().back().file;
+  }
+  const auto size = fs::file_size(tail);
+  std::uint64_t offset = 32;  // of record 21: each record is 32 bytes and its topic and envelope
+  for (std::uint64_t i = 1; i <= 20; ++i)
+    offset += 32 + ("t." + std::to_string(i)).size() + envelope_for(i).size();
+  {
+    std::fstream f(tail, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(offset + 40));  // inside record 21
+    f.put('\x7f');
+  }
+  auto ro = journal::open_read_only(d.path());
+  CHECK(read_all(ro).fseqs == range(1, 20));
+  REQUIRE(ro.report().damaged.size() == 1);
+  const auto& damage = ro.report().damaged[0];
+  CHECK(damage.file == tail);  // not renamed
+  CHECK(damage.what == zmqkit::journal_damage::state::bad);
+  CHECK(damage.first_fseq == 21);
+  CHECK(damage.last_fseq == 1 + size / 32);  // as many as its bytes could hold
+  CHECK(damage.problem == "bad record (checksum mismatch) at offset " + std::to_string(offset) +
+                              " with good records after it");
+  CHECK(ro.next_fseq() == damage.last_fseq + 1);  // where a writer goes on, as below
+  CHECK(ro.segments().at(0).records == 20);
+  CHECK(fs::file_size(tail) == size);
+
+  auto j = journal::open(d.path(), {});
+  REQUIRE(j.report().damaged.size() == 1);
+  CHECK(j.report().damaged[0].file == tail + ".quarantined");
+  CHECK(j.report().damaged[0].first_fseq == 1);
+  CHECK(j.report().damaged[0].last_fseq == damage.last_fseq);
+  CHECK(j.next_fseq() == damage.last_fseq + 1);
+}
+
+TEST_CASE("journal: SHALL report a quarantined file older than every segment with the fseqs it held") {
+  temp_dir d;
+  std::uint64_t second_base = 0;
+  {
+    auto j = journal::open(d.path(), small_segments());
+    fill(j, 1, 200);
+    const auto segs = j.segments();
+    second_base = segs.at(1).base_fseq;
+    {
+      std::fstream f(segs[0].file, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(100);
+      f.put('\x7f');
+    }
+    auto r = j.read_from(1);  // finds the damage and quarantines the first segment
+    while (r.next()) {
+    }
+    REQUIRE(j.stats().quarantined_segments == 1);
+  }
+  for (const bool read_only : {true, false}) {
+    CAPTURE(read_only);
+    auto j = read_only ? journal::open_read_only(d.path()) : journal::open(d.path(), small_segments());
+    CHECK(j.first_fseq() == second_base);
+    REQUIRE(j.report().damaged.size() == 1);
+    const auto& damage = j.report().damaged[0];
+    CHECK(damage.file == d.path() + "/00000000000000000001.log.quarantined");
+    CHECK(damage.what == zmqkit::journal_damage::state::quarantined);
+    CHECK(damage.first_fseq == 1);
+    CHECK(damage.last_fseq == second_base - 1);
+    CHECK(damage.problem == "quarantined earlier");
+  }
 }
 
 // Found by tests/fuzz (journal_recovery): open starts a new segment past a

@@ -170,6 +170,11 @@ TEST_CASE("durable_subscriber: SHALL refuse a bad name or a zero window before c
   CHECK_FALSE(durable_subscriber::valid_name(std::string(129, 'a')));
   CHECK_FALSE(durable_subscriber::valid_name("a b"));
   CHECK_FALSE(durable_subscriber::valid_name("a/b"));
+  // Names the forwarder's cursor store keeps for itself: BAD_NAME there.
+  CHECK_FALSE(durable_subscriber::valid_name(".hidden"));
+  CHECK_FALSE(durable_subscriber::valid_name("audit.tmp"));
+  CHECK_FALSE(durable_subscriber::valid_name("audit.corrupt"));
+  CHECK(durable_subscriber::valid_name("audit.v2"));
   durable_subscriber::options o;
   o.name = "no spaces please";
   CHECK_THROWS_AS(durable_subscriber(ctx, o), std::invalid_argument);

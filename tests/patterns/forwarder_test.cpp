@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <future>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -26,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include <zmqkit/durable_subscriber.hpp>
+#include <zmqkit/journal.hpp>
 #include <zmqkit/monitor.hpp>
 #include <zmqkit/publisher.hpp>
 #include <zmqkit/reliable_publisher.hpp>
@@ -426,6 +428,60 @@ TEST_CASE("forwarder: SHALL keep the position of a subscription whose name has 1
   auto m = again.receive(10s);
   REQUIRE(m);
   CHECK(text(*m) == "2");  // resumed from the saved position
+}
+
+TEST_CASE("forwarder: SHALL set a damaged duplicate table aside, say so, count it, and rebuild the "
+          "table from the journal") {
+  zmqkit::test::temp_dir d;
+  zmq::context_t ctx;
+  {
+    forwarder fwd(ctx, options_in(d));
+    zmqkit::reliable_publisher pub(ctx, {{endpoint::connect(fwd.endpoints().intake.at(0))}});
+    for (int i = 1; i <= 10; ++i) REQUIRE(pub.publish("t", i));
+    REQUIRE(pub.flush(5s));
+  }  // stopping saves the table
+  const std::string file = d / "journal/cursors/producers";
+  { std::ofstream(file, std::ios::binary | std::ios::trunc) << "garbage"; }
+
+  std::vector<std::string> lines;
+  auto o = options_in(d);
+  o.on_log = [&lines](const std::string& l) { lines.push_back(l); };  // at start: this thread
+  forwarder fwd(ctx, o);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] == file + ": damaged cursor file (not a cursor file (size 7)), set aside as " + file +
+                        ".corrupt; rebuilding the duplicate table from the whole journal");
+  const auto m = fwd.metrics();
+  REQUIRE(m);
+  CHECK(m->counts.damaged_cursors == 1);
+  REQUIRE(m->damaged_cursors.size() == 1);
+  CHECK(m->damaged_cursors[0].file == file);
+  CHECK(m->damaged_cursors[0].moved_to == file + ".corrupt");
+  CHECK(std::filesystem::exists(file + ".corrupt"));
+  CHECK(stats(fwd)["counters"]["damaged_cursors"] == 1);
+
+  // Rebuilt from the journal: a stored message sent again is a duplicate.
+  std::string topic, envelope;
+  {
+    auto j = zmqkit::journal::open_read_only(d / "journal");
+    auto r = j.read_from(5);
+    const auto rec = r.next();
+    REQUIRE(rec);
+    topic = rec->topic;
+    envelope = rec->envelope;
+  }
+  zmq::socket_t raw(ctx, zmq::socket_type::dealer);
+  raw.set(zmq::sockopt::linger, 0);
+  raw.connect(fwd.endpoints().intake.at(0));
+  raw.send(zmq::str_buffer("PUB"), zmq::send_flags::sndmore);
+  raw.send(zmq::buffer(topic), zmq::send_flags::sndmore);
+  raw.send(zmq::buffer(envelope), zmq::send_flags::none);
+  raw.set(zmq::sockopt::rcvtimeo, 5000);
+  zmq::message_t reply;
+  REQUIRE(raw.recv(reply));
+  CHECK(reply.to_string() == "ACK");
+  const auto s = stats(fwd);
+  CHECK(s["counters"]["duplicates"] == 1);
+  CHECK(s["counters"]["stored"] == 0);
 }
 
 TEST_CASE("forwarder: SHALL refuse bad options with std::invalid_argument") {

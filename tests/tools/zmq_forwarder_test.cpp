@@ -8,10 +8,14 @@
 
 #include <chrono>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "support/http_get.hpp"
 #include "support/temp_dir.hpp"
 #include "tools/forwarder_runner.hpp"
 
@@ -199,4 +203,61 @@ TEST_CASE("zmq-forwarder: SHALL have every message acknowledged and the member g
     CHECK(s["members"] == 0);
     CHECK(s["position"] == 1001);
   }
+}
+
+TEST_CASE("zmq-forwarder: SHALL report a damaged cursor file on stderr, in STATS and its metrics, keep "
+          "it as NAME.corrupt, and start that subscription where its SUB asks") {
+  temp_dir d;
+  const std::string dir = d / "j";
+  {
+    forwarder_proc fwd(dir, {"--intake", any_port, "--replay", any_port});
+    REQUIRE(run({"zmq-pub", "--reliable", ">" + fwd.at.at("intake"), "-l", "-t", "t"}, numbered_lines(1, 100))
+                .exit_code == 0);
+    REQUIRE(drain(fwd.at.at("replay"), "bill", 50).size() == 50);  // acknowledged: position 51
+    fwd.p->kill(SIGTERM);
+    REQUIRE(exit_code(*fwd.p) == 0);  // saves every position
+  }
+  const std::string cursor = dir + "/cursors/sub.bill";
+  std::ofstream(cursor) << "garbage";  // as printf garbage > cursors/sub.bill
+
+  forwarder_proc fwd(dir, {"--intake", any_port, "--replay", any_port, "--control", any_port, "--metrics",
+                           "127.0.0.1:0"});
+  // Said at start, before the subscriber comes back, naming the file.
+  const std::string err = fwd.p->stderr_text();
+  const std::string said = "zmq-forwarder: " + cursor + ": damaged cursor file (not a cursor file (size 7)), " +
+                           "set aside as " + cursor + ".corrupt; subscription bill has no stored position " +
+                           "and starts where its next SUB asks\n";
+  CHECK_MESSAGE(err.find(said) != std::string::npos, err);
+  const json stats = forwarder_stats(fwd.at.at("control"));
+  CHECK(stats["counters"]["damaged_cursors"] == 1);
+  json damaged = json::array();
+  damaged.push_back(
+      {{"file", cursor}, {"moved_to", cursor + ".corrupt"}, {"problem", "not a cursor file (size 7)"}});
+  CHECK(stats["damaged_cursors"] == damaged);
+  const auto metrics = http_get(fwd.at.at("metrics"));
+  CHECK(metrics.body.find("\nzmqkit_forwarder_damaged_cursors_total 1\n") != std::string::npos);
+  // Kept as it was, for someone to look at.
+  CHECK_FALSE(std::filesystem::exists(cursor));
+  std::ifstream kept(cursor + ".corrupt");
+  CHECK(std::string(std::istreambuf_iterator<char>(kept), {}) == "garbage");
+
+  // No stored position: the SUB's start applies, resume by default, that is
+  // the oldest message. The 50 acknowledged come again; nothing is skipped.
+  std::vector<int> expected;
+  for (int i = 1; i <= 100; ++i) expected.push_back(i);
+  CHECK(payload_numbers(drain(fwd.at.at("replay"), "bill", 100)) == expected);
+  fwd.p->kill(SIGTERM);
+  REQUIRE(exit_code(*fwd.p) == 0);
+
+  // The new position is saved beside the damaged copy, which zmq-journal
+  // stat lists, and reports, until someone removes it.
+  const auto st = run({"zmq-journal", "stat", dir, "--format", "json"});
+  CHECK(st.exit_code == 1);
+  CHECK(st.err == "zmq-journal: " + cursor + ".corrupt: a damaged cursor file set aside\n");
+  const json stat = json::parse(st.lines.at(0));
+  CHECK(stat["cursors_set_aside"] == json::array({"sub.bill.corrupt"}));
+  json position;
+  for (const auto& c : stat["cursors"])
+    if (c["name"] == "sub.bill") position = c;
+  CHECK(position["fseq"] == 101);
 }

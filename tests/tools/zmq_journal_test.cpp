@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -131,6 +132,8 @@ TEST_CASE("zmq-journal: SHALL summarise a journal with stat, as text and as one 
     const auto r = run({"zmq-journal", "stat", s.path()});
     INFO("stderr: " << r.err);
     REQUIRE(r.exit_code == 0);
+    CHECK(r.err.empty());  // every header good, and read as good
+    for (const auto& l : r.lines) CHECK_MESSAGE(l.rfind("bad segments", 0) != 0, l);
     const std::set<std::string> lines(r.lines.begin(), r.lines.end());
     CHECK(lines.count("directory    " + s.path()));
     CHECK(lines.count("first fseq   1"));
@@ -171,6 +174,7 @@ TEST_CASE("zmq-journal: SHALL summarise a journal with stat, as text and as one 
     }
     CHECK(st["quarantined"] == json::array());
     CHECK(st["bad_segments"] == json::array());
+    CHECK(st["damaged"] == json::array());
     CHECK(st["torn_tail"].is_null());
     CHECK(st["cursors"] == json::parse(R"([{"name":"billing","fseq":42},{"name":"producers","bytes":17}])"));
   }
@@ -208,12 +212,15 @@ TEST_CASE("zmq-journal: SHALL exit 1 from verify naming the file when a bit flip
   flip_bit(damaged.file, 2000);
   const auto before = listing(s.path());
 
+  // verify: the summary on stdout, the problem on stderr, naming the file
+  // and the fseqs from the bad record to the segment's end.
   const auto v = run({"zmq-journal", "verify", s.path()});
   CHECK(v.exit_code == 1);
-  REQUIRE(v.lines.size() == 2);
+  REQUIRE(v.lines.size() == 1);
   CHECK(contains(v.lines[0], ": 1 problem"));
-  CHECK(v.lines[1].rfind(damaged.file + ": ", 0) == 0);
-  CHECK(contains(v.lines[1], "checksum mismatch"));
+  CHECK(v.err.rfind("zmq-journal: " + damaged.file + ": bad record (checksum mismatch) at offset ", 0) == 0);
+  CHECK(contains(v.err, " to " + std::to_string(next_base - 1) + " not readable\n"));
+  CHECK(std::count(v.err.begin(), v.err.end(), '\n') == 1);
 
   // dump prints everything outside the damage, says on stderr which fseqs
   // it could not read, and exits 1; the segment is not renamed.
@@ -227,10 +234,9 @@ TEST_CASE("zmq-journal: SHALL exit 1 from verify naming the file when a bit flip
   std::uint64_t first_missing = 1;
   while (first_missing - 1 < got.size() && got[first_missing - 1] == first_missing) ++first_missing;
   CHECK(first_missing >= damaged.base_fseq);
-  CHECK(d.err == "zmq-journal: fseq " + std::to_string(first_missing) + " to " +
-                     std::to_string(next_base - 1) +
-                     " not readable: damaged or quarantined segment (run zmq-journal verify " +
-                     s.path() + ")\n");
+  CHECK(d.err == "zmq-journal: " + damaged.file + ": bad record (checksum mismatch) at fseq " +
+                     std::to_string(first_missing) + "; fseq " + std::to_string(first_missing) + " to " +
+                     std::to_string(next_base - 1) + " not readable\n");
   CHECK(listing(s.path()) == before);
 
   // Once a writer's reader has quarantined the segment, verify reports the
@@ -238,17 +244,24 @@ TEST_CASE("zmq-journal: SHALL exit 1 from verify naming the file when a bit flip
   auto reader = s.j.read_from(1);
   while (reader.next()) {
   }
-  REQUIRE(s.j.report().quarantined.size() == 1);
+  REQUIRE(s.j.report().damaged.size() == 1);
+  const std::string set_aside = "zmq-journal: " + damaged.file + ".quarantined: quarantined earlier; fseq " +
+                                std::to_string(damaged.base_fseq) + " to " + std::to_string(next_base - 1) +
+                                " not readable\n";
   const auto v2 = run({"zmq-journal", "verify", s.path()});
   CHECK(v2.exit_code == 1);
-  CHECK(contains(v2.lines.at(0), "problem"));
-  CHECK(std::find(v2.lines.begin(), v2.lines.end(),
-                  damaged.file + ".quarantined: quarantined segment present") != v2.lines.end());
+  CHECK(contains(v2.lines.at(0), ": 1 problem"));
+  CHECK(v2.err == set_aside);
   const auto st = run({"zmq-journal", "stat", s.path(), "--format", "json"});
-  REQUIRE(st.exit_code == 0);
+  CHECK(st.exit_code == 1);
+  CHECK(st.err == set_aside);
   const auto stat = json::parse(st.lines.at(0));
   CHECK(stat["quarantined"] == json::array({fs::path(damaged.file).filename().string() + ".quarantined"}));
   CHECK(stat["records"] == 300 - (next_base - damaged.base_fseq));
+  const auto d2 = run({"zmq-journal", "dump", s.path()});
+  CHECK(d2.exit_code == 1);
+  CHECK(d2.err == set_aside);
+  CHECK(fseqs_of(parse_lines(d2.lines)).size() == 300 - (next_base - damaged.base_fseq));
 }
 
 TEST_CASE("zmq-journal: SHALL list a sealed segment with a damaged header as bad, without "
@@ -259,8 +272,13 @@ TEST_CASE("zmq-journal: SHALL list a sealed segment with a damaged header as bad
   flip_bit(segments[1].file, 3);  // in the magic
   const auto name = fs::path(segments[1].file).filename().string();
 
+  const std::string problem = "zmq-journal: " + segments[1].file +
+                              ": not a zmqkit journal segment (bad magic); fseq " +
+                              std::to_string(segments[1].base_fseq) + " to " +
+                              std::to_string(segments[2].base_fseq - 1) + " not readable\n";
   const auto st = run({"zmq-journal", "stat", s.path(), "--format", "json"});
-  REQUIRE(st.exit_code == 0);
+  CHECK(st.exit_code == 1);
+  CHECK(st.err == problem);
   const auto stat = json::parse(st.lines.at(0));
   CHECK(stat["bad_segments"] == json::array({name}));
   CHECK(stat["quarantined"] == json::array());
@@ -268,27 +286,33 @@ TEST_CASE("zmq-journal: SHALL list a sealed segment with a damaged header as bad
 
   const auto v = run({"zmq-journal", "verify", s.path()});
   CHECK(v.exit_code == 1);
-  REQUIRE(v.lines.size() >= 2);
-  CHECK(v.lines[1] == segments[1].file + ": not a zmqkit journal segment (bad magic)");
+  CHECK(v.err == problem);
+  const auto d = run({"zmq-journal", "dump", s.path()});
+  CHECK(d.exit_code == 1);
+  CHECK(d.err == problem);
   CHECK(fs::exists(segments[1].file));
 }
 
-TEST_CASE("zmq-journal: SHALL report a torn tail: verify exits 1, stat shows it, dump prints "
-          "every complete record") {
+TEST_CASE("zmq-journal: SHALL report a torn tail: each subcommand says so on stderr and exits 1, "
+          "dump after printing every complete record") {
   sample_journal s(50, {});
   const auto tail = s.j.segments().back().file;
   const auto size = fs::file_size(tail);
   fs::resize_file(tail, size - 3);  // the last record loses its end
+  const std::string torn = "zmq-journal: " + tail + ": torn record at the end at offset ";
 
   const auto v = run({"zmq-journal", "verify", s.path()});
   CHECK(v.exit_code == 1);
-  REQUIRE(v.lines.size() == 2);
+  REQUIRE(v.lines.size() == 1);
   CHECK(v.lines[0] == s.path() + ": 49 records, 1 segment, " + std::to_string(size - 3) +
                           " bytes: 1 problem");
-  CHECK(v.lines[1].rfind(tail + ": torn record at the end", 0) == 0);
+  CHECK(v.err.rfind(torn, 0) == 0);
+  CHECK(contains(v.err, "; fseq 50 and later not readable\n"));
 
   const auto st = run({"zmq-journal", "stat", s.path(), "--format", "json"});
-  REQUIRE(st.exit_code == 0);
+  CHECK(st.exit_code == 1);
+  CHECK(st.err.rfind(torn, 0) == 0);
+  CHECK(contains(st.err, "; fseq 50 and later not readable\n"));
   const auto stat = json::parse(st.lines.at(0));
   CHECK(stat["next_fseq"] == 50);
   CHECK(stat["records"] == 49);
@@ -297,9 +321,163 @@ TEST_CASE("zmq-journal: SHALL report a torn tail: verify exits 1, stat shows it,
   CHECK(contains(stat["torn_tail"]["problem"].get<std::string>(), "torn record"));
 
   const auto d = run({"zmq-journal", "dump", s.path()});
-  CHECK(d.exit_code == 0);
+  CHECK(d.exit_code == 1);
   CHECK(fseqs_of(parse_lines(d.lines)) == range(1, 49));
+  CHECK(d.err == st.err);
+  CHECK(run({"zmq-journal", "dump", s.path(), "--to", "49"}).exit_code == 0);  // not asked for
   CHECK(fs::file_size(tail) == size - 3);  // not repaired
+}
+
+// A journal of 50 records in one segment (the tail), closed, and where the
+// bytes of record 21 begin in it.
+struct one_segment {
+  std::string dir, file;
+  std::uint64_t record_21 = 0;
+  temp_dir keep;
+  one_segment() : keep("zmq-journal-one") {
+    dir = keep.path();
+    sample_journal s(50, {});
+    fs::remove_all(dir);
+    fs::copy(s.path(), dir, fs::copy_options::recursive);  // closed: no writer left
+    file = dir + "/00000000000000000001.log";
+    auto j = journal::open_read_only(dir);
+    auto r = j.read_from(1);
+    record_21 = 32;
+    while (auto rec = r.next()) {
+      if (rec->fseq == 21) break;
+      record_21 += 32 + rec->topic.size() + rec->envelope.size();
+    }
+  }
+  std::uint64_t last_held() const { return 1 + fs::file_size(file) / 32; }  // one fseq per 32 bytes
+};
+
+TEST_CASE("zmq-journal: SHALL report flipped bytes in a journal's only segment on stderr and exit 1 "
+          "from dump, stat and verify, dump printing the records before them") {
+  one_segment o;
+  flip_bit(o.file, static_cast<off_t>(o.record_21 + 40));
+  const auto before = listing(o.dir);
+  const std::string problem = "zmq-journal: " + o.file + ": bad record (checksum mismatch) at offset " +
+                              std::to_string(o.record_21) + " with good records after it; fseq 21 to " +
+                              std::to_string(o.last_held()) + " not readable\n";
+
+  const auto d = run({"zmq-journal", "dump", o.dir});
+  CHECK(d.exit_code == 1);
+  CHECK(fseqs_of(parse_lines(d.lines)) == range(1, 20));
+  CHECK(d.err == problem);
+
+  // stat names the bad record, not the header, which is good.
+  const auto st = run({"zmq-journal", "stat", o.dir});
+  CHECK(st.exit_code == 1);
+  CHECK(st.err == problem);
+  const std::set<std::string> lines(st.lines.begin(), st.lines.end());
+  CHECK(lines.count("records      20"));
+  CHECK(lines.count("bad segments 1 (the next writable open quarantines them)"));
+  CHECK(lines.count("  00000000000000000001.log  fseq 21 to " + std::to_string(o.last_held()) +
+                    "  bad record (checksum mismatch) at offset " + std::to_string(o.record_21) +
+                    " with good records after it"));
+  for (const auto& l : st.lines) CHECK_MESSAGE(!contains(l, "header"), l);
+  const auto js = run({"zmq-journal", "stat", o.dir, "--format", "json"});
+  CHECK(js.exit_code == 1);
+  const auto stat = json::parse(js.lines.at(0));
+  json damaged = json::array();
+  damaged.push_back({{"file", "00000000000000000001.log"},
+                     {"state", "bad"},
+                     {"first_fseq", 21},
+                     {"last_fseq", o.last_held()},
+                     {"problem", "bad record (checksum mismatch) at offset " + std::to_string(o.record_21) +
+                                     " with good records after it"}});
+  CHECK(stat["damaged"] == damaged);
+
+  const auto v = run({"zmq-journal", "verify", o.dir});
+  CHECK(v.exit_code == 1);
+  CHECK(contains(v.err, o.file + ": bad record (checksum mismatch) at offset " +
+                            std::to_string(o.record_21)));
+  CHECK(listing(o.dir) == before);
+}
+
+TEST_CASE("zmq-journal: SHALL report a bad header on a journal's only segment on stderr and exit 1") {
+  one_segment o;
+  flip_bit(o.file, 20);  // base_fseq: the header's checksum no longer matches
+  const std::string problem = "zmq-journal: " + o.file + ": segment header checksum mismatch; fseq 1 to " +
+                              std::to_string(o.last_held()) + " not readable\n";
+  const auto d = run({"zmq-journal", "dump", o.dir});
+  CHECK(d.exit_code == 1);
+  CHECK(d.lines.empty());
+  CHECK(d.err == problem);
+  const auto st = run({"zmq-journal", "stat", o.dir});
+  CHECK(st.exit_code == 1);
+  CHECK(st.err == problem);
+  CHECK(std::find(st.lines.begin(), st.lines.end(),
+                  "  00000000000000000001.log  fseq 1 to " + std::to_string(o.last_held()) +
+                      "  segment header checksum mismatch") != st.lines.end());
+  const auto v = run({"zmq-journal", "verify", o.dir});
+  CHECK(v.exit_code == 1);
+  CHECK(v.err == problem);
+}
+
+TEST_CASE("zmq-journal: SHALL report a quarantined file, and the fseqs it held, from dump, stat and "
+          "verify, and dump what comes after it") {
+  one_segment o;
+  flip_bit(o.file, static_cast<off_t>(o.record_21 + 40));
+  const std::uint64_t next = o.last_held() + 1;
+  {
+    // A writer's open quarantines the damaged tail and goes on past it.
+    auto j = journal::open(o.dir, {});
+    REQUIRE(j.report().damaged.size() == 1);
+    REQUIRE(j.next_fseq() == next);
+    for (int i = 0; i < 3; ++i) j.append(time_of(100 + i), "after", "x");
+    j.commit();
+  }
+  REQUIRE(fs::exists(o.file + ".quarantined"));
+  const std::string problem = "zmq-journal: " + o.file + ".quarantined: quarantined earlier; fseq 1 to " +
+                              std::to_string(next - 1) + " not readable\n";
+
+  const auto d = run({"zmq-journal", "dump", o.dir});
+  CHECK(d.exit_code == 1);
+  CHECK(fseqs_of(parse_lines(d.lines)) == range(next, next + 2));
+  CHECK(d.err == problem);
+  // A range that leaves the quarantined fseqs out has nothing to report.
+  const auto after = run({"zmq-journal", "dump", o.dir, "--from", std::to_string(next)});
+  CHECK(after.exit_code == 0);
+  CHECK(after.err.empty());
+  const auto part = run({"zmq-journal", "dump", o.dir, "--from", "10", "--to", "30"});
+  CHECK(part.exit_code == 1);
+  CHECK(part.lines.empty());
+  CHECK(part.err ==
+        "zmq-journal: " + o.file + ".quarantined: quarantined earlier; fseq 10 to 30 not readable\n");
+
+  const auto st = run({"zmq-journal", "stat", o.dir});
+  CHECK(st.exit_code == 1);
+  CHECK(st.err == problem);
+  const std::set<std::string> lines(st.lines.begin(), st.lines.end());
+  CHECK(lines.count("quarantined  1"));
+  CHECK(lines.count("  00000000000000000001.log.quarantined  fseq 1 to " + std::to_string(next - 1)));
+  const auto v = run({"zmq-journal", "verify", o.dir});
+  CHECK(v.exit_code == 1);
+  CHECK(v.err == problem);
+}
+
+TEST_CASE("zmq-journal: SHALL report a sealed segment cut short, from dump and verify") {
+  sample_journal s(300);
+  const auto segments = s.j.segments();
+  REQUIRE(segments.size() > 3);
+  const auto cut = segments[1];
+  fs::resize_file(cut.file, cut.bytes / 2);
+  const auto d = run({"zmq-journal", "dump", s.path()});
+  CHECK(d.exit_code == 1);
+  const auto got = fseqs_of(parse_lines(d.lines));
+  std::uint64_t first_missing = 1;
+  while (first_missing - 1 < got.size() && got[first_missing - 1] == first_missing) ++first_missing;
+  CHECK(first_missing > cut.base_fseq);
+  CHECK(got.back() == 300);
+  CHECK(d.err == "zmq-journal: " + cut.file + ": segment cut short (it should reach fseq " +
+                     std::to_string(segments[2].base_fseq - 1) + ") at fseq " +
+                     std::to_string(first_missing) +
+                     "; fseq " + std::to_string(first_missing) + " to " +
+                     std::to_string(segments[2].base_fseq - 1) + " not readable\n");
+  const auto v = run({"zmq-journal", "verify", s.path()});
+  CHECK(v.exit_code == 1);
+  CHECK(v.err.rfind("zmq-journal: " + cut.file + ": torn record at the end at offset ", 0) == 0);
 }
 
 TEST_CASE("zmq-journal: SHALL dump each record as one JSON line with fseq, time, topic and the "
@@ -400,6 +578,9 @@ TEST_CASE("zmq-journal: SHALL exit 2 with one stderr line for a missing DIR, a b
           "an unknown subcommand") {
   sample_journal s(5);
   temp_dir empty("zmq-journal-empty");
+  temp_dir not_journal("zmq-journal-logs");  // log files, but no segment of a journal
+  for (const char* name : {"syslog.log", "1.log", "00000000000000000000.log", "00000000000000000001.txt"})
+    std::ofstream(not_journal / name) << "x\n";
   const std::string missing = s.path() + "/no-such-dir";
   const std::string file = s.path() + "/00000000000000000001.log";
   for (const auto& argv : std::vector<std::vector<std::string>>{
@@ -408,6 +589,11 @@ TEST_CASE("zmq-journal: SHALL exit 2 with one stderr line for a missing DIR, a b
            {"zmq-journal", "dump", missing},
            {"zmq-journal", "verify", file},
            {"zmq-journal", "stat", empty.path()},
+           {"zmq-journal", "dump", empty.path()},
+           {"zmq-journal", "verify", empty.path()},
+           {"zmq-journal", "stat", not_journal.path()},
+           {"zmq-journal", "dump", not_journal.path()},
+           {"zmq-journal", "verify", not_journal.path()},
            {"zmq-journal"},
            {"zmq-journal", "frobnicate", s.path()},
            {"zmq-journal", "stat"},
@@ -426,6 +612,9 @@ TEST_CASE("zmq-journal: SHALL exit 2 with one stderr line for a missing DIR, a b
   const auto r = run({"zmq-journal", "verify", missing});
   CHECK(r.err == "zmq-journal: journal directory " + missing +
                      " does not exist (see zmq-journal --help)\n");
+  CHECK(run({"zmq-journal", "dump", not_journal.path()}).err ==
+        "zmq-journal: " + not_journal.path() + " is not a journal directory (no segment files named like "
+        "00000000000000000001.log) (see zmq-journal --help)\n");
 }
 
 TEST_CASE("zmq-journal: SHALL show help with examples for the tool and each subcommand") {

@@ -124,7 +124,9 @@ void counter_families(families& fs, const forwarder::counters& c) {
       {"link_sent_total", "Messages sent to the next forwarder (forward-to)", c.link_sent},
       {"link_acked_total", "Messages the next forwarder acknowledged", c.link_acked},
       {"link_rewinds_total", "Times the forward-to link went back to resend", c.link_rewinds},
-      {"link_dropped_total", "Messages the next forwarder refused for good, skipped", c.link_dropped}};
+      {"link_dropped_total", "Messages the next forwarder refused for good, skipped", c.link_dropped},
+      {"damaged_cursors_total", "Cursor files found damaged and set aside (NAME.corrupt)",
+       c.damaged_cursors}};
   for (const auto& [name, help, v] : counters) fs.counter(name, help, double(v));
 }
 

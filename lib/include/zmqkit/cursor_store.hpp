@@ -28,8 +28,9 @@ class cursor_store {
   explicit cursor_store(std::string dir);
 
   // Names are 1 to 200 characters of [A-Za-z0-9._-], not starting with '.'
-  // nor ending with ".tmp": room for an owner's prefix on a 128-character
-  // name of its own (the forwarder's "sub." + a subscription's name).
+  // nor ending with ".tmp" or ".corrupt" (the store's own files): room for
+  // an owner's prefix on a 128-character name of its own (the forwarder's
+  // "sub." + a subscription's name).
   static constexpr std::size_t max_name = 200;
   static bool valid_name(std::string_view name) noexcept;
 
@@ -40,6 +41,14 @@ class cursor_store {
   void remove(std::string_view name);
   // The names present, sorted.
   std::vector<std::string> names() const;
+
+  // Keeps a damaged file (one load() refused) for someone to look at:
+  // renames NAME to NAME.corrupt, replacing an older one, so that the next
+  // save() of NAME does not destroy it. Returns the new path; throws
+  // zmqkit::error when the rename fails.
+  std::string set_aside(std::string_view name);
+  // The files set aside (NAME.corrupt), sorted.
+  std::vector<std::string> set_aside_files() const;
 
   void save_fseq(std::string_view name, std::uint64_t fseq);
   std::optional<std::uint64_t> load_fseq(std::string_view name) const;

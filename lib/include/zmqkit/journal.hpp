@@ -67,6 +67,21 @@ struct journal_record {
   std::optional<record_key> key;
 };
 
+// A range of fseqs lost to damage (docs/journal.md, Quarantine): the file
+// they were in, which fseqs no reader returns, and why.
+struct journal_damage {
+  enum class state {
+    quarantined,  // renamed NNN.log.quarantined (at this open, an earlier one, or by a reader)
+    bad,          // open_read_only() found it bad and left it; a writable open quarantines it
+    torn,         // open_read_only(): bytes after the tail's last good record; a writable open cuts them
+  };
+  std::string file;              // as named on disk now
+  std::uint64_t first_fseq = 0;  // the first fseq not returned
+  std::uint64_t last_fseq = 0;   // the last; 0 for a torn tail: whatever followed first_fseq
+  std::string problem;           // "bad record (checksum mismatch) at fseq 968", "quarantined earlier", ...
+  state what = state::quarantined;
+};
+
 // The disk is full (ENOSPC or EDQUOT): the records appended since the last
 // commit were not stored. Nothing committed is affected; appending may be
 // tried again once space returns.
@@ -102,17 +117,23 @@ class journal {
     std::function<void(std::chrono::nanoseconds)> on_sync;
   };
 
-  // What open() found and did.
+  // What open() found and did, and the damage readers have found since.
   struct open_report {
-    std::uint64_t bytes_dropped = 0;     // torn or bad tail truncated away
-    std::string tail_problem;            // why, when bytes_dropped > 0
-    std::vector<std::string> quarantined;  // segment files set aside (this open or earlier)
+    std::uint64_t bytes_dropped = 0;  // torn or bad tail truncated away (read-only: left, not read)
+    std::string tail_problem;         // why, when bytes_dropped > 0
+    // Every range of fseqs no reader returns because of damage: files
+    // quarantined at this open or an earlier one, segments a reader
+    // quarantined since, and with open_read_only() what a writable open
+    // would quarantine or truncate. Ranges deleted by retention are not
+    // damage and are not listed.
+    std::vector<journal_damage> damaged;
   };
 
   struct segment_info {
     std::string file;
     std::uint64_t base_fseq = 0;
     std::uint64_t bytes = 0;
+    std::uint64_t records = 0;  // the fseqs it holds: from its base to where the next segment starts
     bool sealed = false;
   };
 
@@ -135,8 +156,9 @@ class journal {
   // quarantined. Throws error (with errno) when the directory cannot be used,
   // including when another process holds it.
   static journal open(const std::string& dir, options opts);
-  // Opens dir for inspection: no lock, no repair, nothing written. A bad
-  // tail is reported, not truncated; reads stop before it.
+  // Opens dir for inspection: no lock, no repair, nothing written. Damage
+  // is reported in report().damaged, not repaired: a torn tail is left and
+  // reads stop before it; a damaged tail is read up to its first bad record.
   static journal open_read_only(const std::string& dir);
 
   journal(journal&&) noexcept;
@@ -196,8 +218,8 @@ class journal {
 
 // Reads committed records in fseq order, checking every checksum. A bad
 // record in a sealed segment quarantines that segment (reported through
-// on_problem) and the reader goes on with the next one: a corrupt record is
-// never returned. Created by journal::read_from(); used on the journal's
+// on_problem and in report().damaged) and the reader goes on with the next
+// one: a corrupt record is never returned. Created by journal::read_from(); used on the journal's
 // thread; stays valid after retention deletes the segment it is reading.
 class journal::reader {
  public:
@@ -222,12 +244,14 @@ class journal::reader {
 };
 
 // Checks every record of every segment in dir without opening it for
-// writing; for zmq-journal verify. Each problem is one line in problems.
+// writing; for zmq-journal verify. Each problem names its file and the
+// fseqs it makes unreadable (what is state::bad, or state::quarantined for
+// a file set aside earlier).
 struct journal_verification {
   std::uint64_t records = 0;
   std::uint64_t bytes = 0;
   std::uint64_t segments = 0;
-  std::vector<std::string> problems;
+  std::vector<journal_damage> problems;
 };
 journal_verification verify_journal(const std::string& dir);
 

@@ -123,7 +123,8 @@ class durable_subscriber {
   void nack(const message& m);
   void nack(std::uint64_t fseq);
 
-  // Whether name is acceptable as options::name ("" included).
+  // Whether name is acceptable as options::name ("" included): 1 to 128 of
+  // A-Z a-z 0-9 . _ -, not starting with '.' nor ending in .tmp or .corrupt.
   static bool valid_name(std::string_view name) noexcept;
 
   const std::vector<std::string>& endpoints() const noexcept { return endpoints_; }

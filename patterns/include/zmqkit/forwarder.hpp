@@ -84,6 +84,7 @@ class forwarder {
     std::uint64_t link_sent = 0, link_acked = 0, link_rewinds = 0, link_dropped = 0;
     std::uint64_t front_in = 0, front_in_bytes = 0, front_out = 0, front_out_bytes = 0;
     std::uint64_t back_in = 0, back_in_bytes = 0, back_out = 0, back_out_bytes = 0;
+    std::uint64_t damaged_cursors = 0;  // cursor files that failed their checks, set aside
   };
 
   // The actor's figures at one moment (docs/metrics.md): what STATS
@@ -116,13 +117,23 @@ class forwarder {
       std::uint64_t unacknowledged = 0, backlog = 0, acked_seq = 0;
     };
     std::optional<link> forward_to;
+    // Cursor files found damaged since start (the first 64; the counter
+    // counts them all): what was wrong, and where the file was set aside.
+    struct damaged_cursor {
+      std::string file;      // DIR/cursors/sub.NAME
+      std::string moved_to;  // DIR/cursors/sub.NAME.corrupt; "" when it could not be moved
+      std::string problem;   // "not a cursor file (size 7)"
+    };
+    std::vector<damaged_cursor> damaged_cursors;
   };
 
   // Opens the journal, binds and connects, and starts the actor. Throws
   // std::invalid_argument for bad options (no journal directory, neither
   // intake nor frontend, link_heartbeat outside 0 to 3600 s), zmqkit::error
   // when a socket or the journal cannot be opened (another forwarder holds
-  // it), decode_error when a saved position in it is unreadable.
+  // it), decode_error when its journal id or forward-to position is
+  // unreadable (a damaged subscription position or duplicate table is set
+  // aside and reported instead, docs/journal.md).
   forwarder(zmq::context_t& context, options opts);
   ~forwarder();
   forwarder(const forwarder&) = delete;
