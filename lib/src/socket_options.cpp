@@ -28,12 +28,13 @@ void apply_socket_options(zmq::socket_t& s, const socket_options& o, zmq::socket
     s.set(zmq::sockopt::handshake_ivl, ms(o.handshake_timeout));
     s.set(zmq::sockopt::sndhwm, o.send_hwm);
     s.set(zmq::sockopt::rcvhwm, o.receive_hwm);
-    // Not REQ: with IMMEDIATE, libzmq discards a reply that has arrived but
-    // not been read when its connection drops (a replier that answers and
-    // exits). The requester's retries already cover a dead peer.
-    const bool wants_immediate = type == zmq::socket_type::push ||
-                                 type == zmq::socket_type::dealer;
-    s.set(zmq::sockopt::immediate, o.immediate.value_or(wants_immediate));
+    // PUSH only: it sends and never receives. On a socket that receives,
+    // IMMEDIATE makes libzmq 4.3 close the connection's queue, unread
+    // messages and all, as soon as the connection drops; if that lands
+    // between two frames of a message being read, the next frame is gone
+    // and libzmq aborts the process (docs/design-notes.md, "IMMEDIATE only
+    // on PUSH").
+    s.set(zmq::sockopt::immediate, o.immediate.value_or(type == zmq::socket_type::push));
     if (o.on_created) o.on_created(s);
   });
 }

@@ -2,9 +2,11 @@
 // so credit is granted again as messages are taken from the socket (once
 // half the window is used), never when they are settled: settling is the
 // caller's, and a caller that holds messages for a while must not stall the
-// stream. The socket queues only to a live connection (IMMEDIATE, DEALER's
-// default), so commands the socket does not take wait here, in order, and
-// PINGs are simply skipped while there is no connection.
+// stream. The socket keeps one queue across reconnects (IMMEDIATE off, see
+// docs/design-notes.md): commands made while the forwarder is down wait in
+// it and go to the forwarder once it is back, and messages that arrived
+// before a connection dropped are still read. Commands the socket does not
+// take (its queue is full) wait here, in order, and a PING is skipped then.
 //
 // The forwarder answers "ERR UNKNOWN" to every command from a member it does
 // not know, and a reconnect makes this subscriber such a member. It then
@@ -153,7 +155,7 @@ void durable_subscriber::command(std::string_view name, std::string arg) {
 
 void durable_subscriber::ping_if_idle(clock::time_point now) {
   if (now - last_send_ < opts_.ping_interval) return;
-  last_send_ = now;  // tried: without a connection the next try is an interval away
+  last_send_ = now;  // tried: with the queue full the next try is an interval away
   if (pending_.empty()) (void)detail::translate("send", [&] { return send_frames(socket_, {"PING"}); });
 }
 

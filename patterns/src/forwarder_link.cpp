@@ -96,7 +96,8 @@ bool forward_link::pump(std::size_t budget) {
     key.seq = next_seq_;
     const std::string k = pack_key(key);
     if (!send_frames(socket_, {"PUB", rec->topic, rec->envelope, k})) {
-      // No connection (IMMEDIATE) or its queue is full: read it again later.
+      // The socket's queue is full (the next hop is slow or down): read it
+      // again later.
       reader_ = ctx_.j.read_from(at);
       return false;
     }

@@ -254,7 +254,7 @@ void reliable_publisher::pump() {
   if (!can_send(clock::now())) return;
   while (next_ < outbox_.size() && may_send(outbox_[next_])) {
     auto& e = outbox_[next_];
-    if (!send_entry(e)) return;  // no live connection, or its queue is full
+    if (!send_entry(e)) return;  // the socket's queue is full
     ++(e.sent_before ? stats_.resent : stats_.sent);
     e.sent_before = true;
     ++next_;

@@ -74,20 +74,18 @@ TEST_CASE("socket_options: SHALL default to the safe values of the design") {
   CHECK(s.get(zmq::sockopt::rcvhwm) == 1000);
 }
 
-TEST_CASE("socket_options: SHALL turn immediate on for PUSH and DEALER and off otherwise, REQ included") {
+TEST_CASE("socket_options: SHALL turn immediate on for PUSH only, off for DEALER, REQ and every other type") {
   zmq::context_t ctx;
   SUBCASE("on") {
-    for (auto type : {zmq::socket_type::push, zmq::socket_type::dealer}) {
-      INFO(static_cast<int>(type));
-      zmq::socket_t s(ctx, type);
-      s.set(zmq::sockopt::linger, 0);
-      apply_socket_options(s, socket_options{}, type);
-      CHECK(s.get(zmq::sockopt::immediate));
-    }
+    zmq::socket_t s(ctx, zmq::socket_type::push);
+    s.set(zmq::sockopt::linger, 0);
+    apply_socket_options(s, socket_options{}, zmq::socket_type::push);
+    CHECK(s.get(zmq::sockopt::immediate));
   }
   SUBCASE("off") {
-    for (auto type : {zmq::socket_type::req, zmq::socket_type::sub, zmq::socket_type::pull, zmq::socket_type::pub,
-                      zmq::socket_type::rep, zmq::socket_type::router, zmq::socket_type::pair}) {
+    for (auto type : {zmq::socket_type::dealer, zmq::socket_type::req, zmq::socket_type::sub,
+                      zmq::socket_type::pull, zmq::socket_type::pub, zmq::socket_type::rep,
+                      zmq::socket_type::router, zmq::socket_type::pair}) {
       INFO(static_cast<int>(type));
       zmq::socket_t s(ctx, type);
       s.set(zmq::sockopt::linger, 0);
@@ -107,11 +105,11 @@ TEST_CASE("socket_options: SHALL let an explicit immediate override the default"
     apply_socket_options(s, opts, zmq::socket_type::push);
     CHECK_FALSE(s.get(zmq::sockopt::immediate));
   }
-  SUBCASE("on on SUB") {
-    zmq::socket_t s(ctx, zmq::socket_type::sub);
+  SUBCASE("on on PUB") {
+    zmq::socket_t s(ctx, zmq::socket_type::pub);
     socket_options opts;
     opts.immediate = true;
-    apply_socket_options(s, opts, zmq::socket_type::sub);
+    apply_socket_options(s, opts, zmq::socket_type::pub);
     CHECK(s.get(zmq::sockopt::immediate));
   }
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include <zmqkit/monitor.hpp>
 #include <zmqkit/msgpack_reader.hpp>
 
 using namespace std::chrono_literals;
@@ -89,6 +90,8 @@ class replay_peer {
   }
 
   std::uint64_t credit() const { return credit_; }
+  // How long closing waits to send what is queued (0 unless set).
+  void linger(std::chrono::milliseconds ms) { router_.set(zmq::sockopt::linger, static_cast<int>(ms.count())); }
 
  private:
   zmq::socket_t router_;
@@ -148,7 +151,7 @@ TEST_CASE("durable_subscriber: SHALL send SUB with its name, prefixes and start,
   REQUIRE(c.size() == 2);
   CHECK(c[0] == "CREDIT");
   CHECK(unpack_uint(c[1]) == 10);
-  CHECK(sub.socket().get(zmq::sockopt::immediate) == 1);
+  CHECK(sub.socket().get(zmq::sockopt::immediate) == 0);
 }
 
 TEST_CASE("durable_subscriber: SHALL write each start as the protocol spells it") {
@@ -269,6 +272,32 @@ TEST_CASE("durable_subscriber: SHALL PING while idle and re-SUB with resume afte
   auto m = sub.receive(5s);
   REQUIRE(m);
   CHECK(m->position()->fseq == 1);
+}
+
+TEST_CASE("durable_subscriber: SHALL still read the messages that arrived before its connection dropped") {
+  zmq::context_t ctx;
+  std::optional<replay_peer> peer(std::in_place, ctx);
+  std::optional<zmqkit::socket_monitor> monitor;
+  auto opts = options_for(*peer);
+  opts.socket.on_created = [&](zmq::socket_t& s) { monitor.emplace(ctx, s, ZMQ_EVENT_CONNECT_RETRIED); };
+  durable_subscriber sub(ctx, opts);
+  REQUIRE(next_command(sub, *peer).at(0) == "SUB");
+  REQUIRE(next_command(sub, *peer).at(0) == "CREDIT");
+  for (std::uint64_t fseq = 1; fseq <= 20; ++fseq) peer->send_msg(fseq);
+  peer->linger(5s);  // the MSGs go out before the connection closes
+  peer.reset();
+  // Reconnecting: libzmq has handled the dropped connection by now.
+  REQUIRE(monitor->next(5s));
+
+  // Still there, for a poll on the socket as for receive().
+  zmq::pollitem_t item{sub.socket().handle(), 0, ZMQ_POLLIN, 0};
+  CHECK(zmq::poll(&item, 1, 0ms) == 1);
+  for (std::uint64_t fseq = 1; fseq <= 20; ++fseq) {
+    auto m = sub.receive(1s);
+    REQUIRE(m);
+    CHECK(m->position()->fseq == fseq);
+    sub.ack(*m);
+  }
 }
 
 TEST_CASE("durable_subscriber: SHALL throw the reason when the forwarder refuses the SUB") {

@@ -213,11 +213,35 @@ TEST_CASE("reliable_publisher: SHALL send PUB | topic | envelope and drop what i
   }
 }
 
-TEST_CASE("reliable_publisher: SHALL queue only to a live connection (IMMEDIATE on)") {
+TEST_CASE("reliable_publisher: SHALL hand messages to its socket while no forwarder is up and deliver "
+          "them from there once one is") {
   zmq::context_t ctx;
-  reliable_publisher pub(ctx, {});
-  CHECK(pub.socket().get(zmq::sockopt::immediate) == 1);
+  // An address nobody listens on yet: bound in a context of its own, whose
+  // closing closes the listening socket at once.
+  std::string address;
+  {
+    zmq::context_t other;
+    zmq::socket_t s(other, zmq::socket_type::router);
+    s.set(zmq::sockopt::linger, 0);
+    s.bind("tcp://127.0.0.1:*");
+    address = s.get(zmq::sockopt::last_endpoint);
+  }
+  reliable_publisher::options opts;
+  opts.endpoints = {endpoint::connect(address)};
+  opts.resend_interval = 60s;  // nothing is resent: what arrives comes from the socket's queue
+  reliable_publisher pub(ctx, opts);
   CHECK(pub.socket().get(zmq::sockopt::type) == ZMQ_DEALER);
+  CHECK(pub.socket().get(zmq::sockopt::immediate) == 0);
+  for (int i = 1; i <= 5; ++i) REQUIRE(pub.publish("order_placed", i));
+  CHECK(pub.poll() == 0);
+  CHECK(pub.stats().sent == 1);  // a key stream's first message goes alone until acknowledged
+  CHECK(pub.outstanding() == 5);
+
+  intake_peer peer(ctx, always_store, address);
+  REQUIRE(pub.flush(10s));
+  CHECK(peer.stored() == range(1, 5));
+  CHECK(pub.stats().sent == 5);
+  CHECK(pub.stats().resent == 0);
 }
 
 TEST_CASE("reliable_publisher: SHALL treat ACKs as cumulative") {

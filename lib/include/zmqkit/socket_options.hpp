@@ -58,9 +58,11 @@ struct socket_options {
   std::chrono::milliseconds handshake_timeout = 5000ms;
   int send_hwm = 1000;     // messages queued per peer before dropping or blocking
   int receive_hwm = 1000;
-  // Queue only to completed connections. Unset: on for PUSH and DEALER, so
-  // a message waits for a live peer instead of a dead one (not REQ: see
-  // docs/design-notes.md).
+  // Queue only to completed connections. Unset: on for PUSH, so a message
+  // goes to a live puller instead of waiting for a dead one; off for every
+  // other type. Never turn it on for a socket that receives (DEALER, REQ,
+  // SUB, PULL...): libzmq 4.3 may then abort the process when a connection
+  // drops while a message from it is being read (docs/design-notes.md).
   std::optional<bool> immediate;
   curve_options curve;  // applied per endpoint by attach()
   // Called with the socket once these options are applied, before it binds

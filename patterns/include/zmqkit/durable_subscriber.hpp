@@ -145,7 +145,7 @@ class durable_subscriber {
   options opts_;
   zmq::socket_t socket_;
   std::vector<std::string> endpoints_;
-  // Commands the socket did not take (no live connection yet), in order.
+  // Commands the socket did not take (its queue was full), in order.
   std::deque<std::vector<std::string>> pending_;
   std::uint64_t credit_ = 0;  // MSGs the forwarder may still send
   bool heard_ = false;        // anything ever came from the forwarder

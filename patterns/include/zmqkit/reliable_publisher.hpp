@@ -12,8 +12,10 @@
 // message is acknowledged, reported through options::on_rejected (the
 // forwarder can never store it), or still counted in outstanding().
 //
-// With IMMEDIATE on (DEALER's default) messages queue only to a live
-// connection: while no forwarder is connected they wait in the outbox.
+// Messages are handed to the socket even while no forwarder is connected:
+// its queue (up to the send HWM) is kept across reconnects and goes out once
+// a connection is up, and the outbox keeps each message until it is
+// acknowledged.
 // There is no background thread: acknowledgements are read and resends
 // made inside publish(), poll() and flush(), so call one of them regularly;
 // the destructor does not wait for acknowledgements (flush() first).
