@@ -332,8 +332,9 @@ int main(int argc, char** argv) {
   app.add_option("scenario", scenarios, "pubsub, pushpull, reqrep, forwarder (several may be given) [pushpull]");
   app.add_option("-t,--transport", transports, "tcp, ipc, inproc (comma-separated or repeated) [tcp]")->delimiter(',');
   app.add_option("-s,--size", sizes, "Payload bytes: 32, 256, 16k, 1m... (comma-separated or repeated) [64]")->delimiter(',');
-  app.add_option("-n,--count", count, "Messages (req/rep: round trips) per run [100000, fewer above 5 KiB: 512 MiB a run]");
-  app.add_option("-p,--pairs", pairs, "zmqkit/raw pairs of runs [5]")->check(CLI::Range(1, 1000));
+  app.add_option("-n,--count", count, "Messages (req/rep: round trips) per run [100000, fewer above 5 KiB: 512 MiB a run]")
+      ->check(whole_number_in(1, 1000000000000));
+  app.add_option("-p,--pairs", pairs, "zmqkit/raw pairs of runs [5]")->check(whole_number_in(1, 1000));
   app.add_option("--rate", rate, "Latency at this many messages/s, open loop (req/rep: round trips due at this rate)")
       ->check(number_in(0, 1e9, "messages a second"));
   app.add_option("--impl", which,
