@@ -55,6 +55,15 @@ reliable_publisher::reliable_publisher(zmq::context_t& context, options opts)
   endpoints_ = attach(socket_, opts_.endpoints, opts_.socket.curve);
 }
 
+reliable_publisher::~reliable_publisher() {
+  if (heard_ || socket_.handle() == nullptr) return;
+  try {
+    socket_.set(zmq::sockopt::linger, 0);
+  } catch (...) {
+    // Closing anyway, within the linger.
+  }
+}
+
 bool reliable_publisher::enqueue(std::string_view topic, zmq::message_t body) {
   const auto max_size = static_cast<std::size_t>(opts_.socket.max_message_size);
   if (topic.size() > max_topic_size || body.size() > max_size) {
@@ -126,6 +135,7 @@ std::size_t reliable_publisher::read_replies() {
   std::size_t acked = 0;
   bool truncated = false;
   while (detail::translate("receive", [&] { return detail::receive_frames(socket_, frames_, &truncated, 6); })) {
+    heard_ = true;
     const auto& f = frames_;
     const auto cmd = view(f[0]);
     std::optional<std::uint64_t> seq;

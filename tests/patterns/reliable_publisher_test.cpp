@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <functional>
+#include <future>
 #include <stdexcept>
 #include <map>
 #include <mutex>
@@ -413,4 +414,17 @@ TEST_CASE("reliable_publisher: SHALL send again what a dropped connection lost o
   CHECK(second.stored() == range(2, 5));
   CHECK(pub.stats().acked == 5);
   CHECK(pub.stats().resent >= 4);
+}
+
+TEST_CASE("reliable_publisher: SHALL close at once when it never heard from its forwarder, "
+          "whatever the linger") {
+  zmq::context_t ctx;
+  zmqkit::reliable_publisher::options opts;
+  opts.endpoints = {zmqkit::endpoint::connect("tcp://127.0.0.1:1")};
+  opts.socket.linger = std::chrono::seconds(20);
+  std::optional<zmqkit::reliable_publisher> pub(std::in_place, ctx, opts);
+  REQUIRE(pub->publish("t", 1));  // queued in the socket for a connection that never comes
+  CHECK(pub->outstanding() == 1);
+  auto closing = std::async(std::launch::async, [&] { pub.reset(); });
+  CHECK(closing.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
 }

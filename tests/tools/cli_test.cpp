@@ -81,4 +81,10 @@ TEST_CASE("tools: SHALL exit without waiting out --linger when a connecting tool
     wait_for_stderr(sub, "(-W)");
     CHECK(exit_code(sub, 5s) == 3);
   }
+  // A reliable publisher that never heard from its forwarder: what its
+  // socket holds is counted as unacknowledged already.
+  process pub(tool({"zmq-pub", "--reliable", ">" + absent_endpoint("linger"), "-m", "x",
+                    "--ack-timeout", "0.2", "--linger", "20000"}));
+  wait_for_stderr(pub, "not acknowledged");
+  CHECK(exit_code(pub, 5s) == 4);
 }

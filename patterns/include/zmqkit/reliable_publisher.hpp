@@ -86,6 +86,12 @@ class reliable_publisher {
   // Creates the socket and attaches it. Throws zmqkit::error, or
   // std::invalid_argument for a zero max_outstanding or resend_interval.
   reliable_publisher(zmq::context_t& context, options opts);
+  // Closes within the socket's linger; at once if the forwarder was never
+  // heard from (what the socket holds then waits for a connection that did
+  // not come, and is counted in outstanding()). Never throws.
+  ~reliable_publisher();
+  reliable_publisher(reliable_publisher&&) = default;
+  reliable_publisher& operator=(reliable_publisher&&) = default;
 
   // Encodes payload under topic and puts it in the outbox, sending it as
   // soon as a connection takes it. If the outbox is full, reads
@@ -156,6 +162,7 @@ class reliable_publisher {
   unsigned since_read_ = 0;
   clock::time_point last_read_{};
   std::vector<zmq::message_t> frames_;
+  bool heard_ = false;  // anything ever came from the forwarder
 };
 
 }  // namespace zmqkit
