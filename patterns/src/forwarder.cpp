@@ -174,6 +174,11 @@ forwarder::impl::impl(zmq::context_t& zc, options opts)
   // a PING only once what it queued before has gone into the socket, so
   // with the path cut and the send buffer full, no PING would ever go.
   auto link_options = o.socket;
+  // Whatever the link has sent stays in the journal until the next hop
+  // acknowledges it, and goes again after a restart: nothing in its queue
+  // is worth waiting for at close (a next hop that is down held the stop
+  // for the whole linger).
+  link_options.linger = std::chrono::milliseconds(0);
   if (o.link_heartbeat.count() > 0) {
     const auto silence = 3 * o.link_heartbeat;
     link_options.heartbeat_interval = o.link_heartbeat;

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -552,4 +553,21 @@ TEST_CASE("forwarder: SHALL drop and reconnect a forward-to link whose next hop 
   ::close(listener);
   fwd.stop();
   CHECK_FALSE(fwd.failure());
+}
+
+TEST_CASE("forwarder: SHALL stop at once when its forward-to link has a next hop that is down, "
+          "whatever the linger") {
+  // What the link sent waits in the journal until the next hop acknowledges
+  // it, so its socket's queue is not worth the linger at close.
+  zmqkit::test::temp_dir d;
+  zmq::context_t ctx;
+  auto o = options_in(d);
+  o.forward_to = {endpoint::connect("tcp://127.0.0.1:1")};
+  o.socket.linger = 20s;
+  std::optional<forwarder> fwd(std::in_place, ctx, o);
+  zmqkit::reliable_publisher pub(ctx, {{endpoint::connect(fwd->endpoints().intake.at(0))}});
+  for (int i = 0; i < 5; ++i) REQUIRE(pub.publish("t", i));
+  REQUIRE(pub.flush(10s));  // stored, and handed to the link, which cannot deliver it
+  auto stopping = std::async(std::launch::async, [&] { fwd.reset(); });
+  CHECK(stopping.wait_for(10s) == std::future_status::ready);
 }
