@@ -440,7 +440,9 @@ int run_tool(CLI::App& app, int argc, char** argv, const std::function<int()>& b
     say(tool, what);
     return exit_failure;
   } catch (const zmqkit::decode_error& e) {
-    say(tool, std::string("bad message: ") + e.what());
+    // Receiving loops count and drop bad messages themselves: what gets
+    // here is a damaged file (a cursor, a key) or a peer's fatal answer.
+    say(tool, std::string("damaged data: ") + e.what());
     return exit_failure;
   } catch (const std::exception& e) {
     if (const int code = finish(-1); code != -1) return code;
