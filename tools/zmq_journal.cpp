@@ -37,12 +37,13 @@ using json = nlohmann::ordered_json;
 
 const std::string tool = "zmq-journal";
 
-// zmq-journal has no endpoints and no timeouts, so help_footer's lines about
-// them would mislead; the layout is the same.
+// zmq-journal has no endpoints and no timeouts: its own exit codes.
+const char* const journal_notes =
+    "Exit codes: 0 ok, 1 a problem found (damage, quarantined files, a torn tail, a damaged "
+    "cursor;\none stderr line each) or other failure, 2 usage.\n";
+
 std::string footer(const std::string& examples) {
-  return "\nExit codes: 0 ok, 1 a problem found (damage, quarantined files, a torn tail, a damaged "
-         "cursor;\none stderr line each) or other failure, 2 usage.\n\nExamples:\n" +
-         examples + "\nMore: docs/journal.md\n";
+  return help_footer(examples, journal_notes, "docs/journal.md");
 }
 
 std::string base_name(const std::string& path) {

@@ -40,7 +40,10 @@ int main(int argc, char** argv) {
   app.footer(help_footer(
       "  zmq-keygen forwarder-b --dir /etc/zmqkit            the server's pair\n"
       "  zmq-keygen billing --dir ~/.curve -M owner=billing  a client's pair\n"
-      "  zmq-keygen --public /etc/zmqkit/forwarder-b.key      its public key, for --curve-server\n"));
+      "  zmq-keygen --public /etc/zmqkit/forwarder-b.key      its public key, for --curve-server\n",
+      "Exit codes: 0 done, 1 other failure (a directory that cannot be written), 2 usage\n"
+      "(a bad name or option, a file that is not a certificate or a secret others can\n"
+      "read, a pair that exists without --force).\n"));
 
   return run_tool(app, argc, argv, [&] {
     if (!public_of.empty()) {

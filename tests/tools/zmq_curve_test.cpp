@@ -104,6 +104,17 @@ TEST_CASE("zmq-keygen: SHALL write a pair, the secret 0600, and print public key
   }
 }
 
+TEST_CASE("zmq-keygen: SHALL show help with its own exit codes, not the socket tools' endpoints") {
+  const auto r = run({"zmq-keygen", "--help"});
+  CHECK(r.exit_code == 0);
+  std::string help;
+  for (const auto& l : r.lines) help += l + "\n";
+  CHECK(help.find("Exit codes: 0 done, 1 other failure") != std::string::npos);
+  CHECK(help.find("zmq-keygen --public") != std::string::npos);
+  for (const char* absent : {"Endpoints:", "binds", "idle timeout", "peer unavailable"})
+    CHECK_MESSAGE(help.find(absent) == std::string::npos, absent);
+}
+
 TEST_CASE("zmq-keygen: SHALL agree with pyzmq's zmq.auth in both directions") {
   if (python_skipped(curve_peer)) return;
   keys k;

@@ -232,12 +232,14 @@ void say(const std::string& tool, const std::string& text) {
   std::cerr << tool << ": " << text << std::endl;
 }
 
-std::string help_footer(const std::string& examples) {
-  return "\nEndpoints: @tcp://host:port binds, >tcp://host:port connects (also ipc://, inproc://).\n"
-         "Exit codes: 0 done, 1 other failure, 2 usage, 3 idle timeout, 4 peer unavailable or\n"
-         "refused (a CURVE handshake that failed).\n"
-         "\nExamples:\n" +
-         examples + "\nMore: docs/cli.md\n";
+const char* const socket_tool_notes =
+    "Endpoints: @tcp://host:port binds, >tcp://host:port connects (also ipc://, inproc://).\n"
+    "Exit codes: 0 done, 1 other failure, 2 usage, 3 idle timeout, 4 peer unavailable or\n"
+    "refused (a CURVE handshake that failed).\n";
+
+std::string help_footer(const std::string& examples, const std::string& notes,
+                        const std::string& more) {
+  return "\n" + notes + "\nExamples:\n" + examples + "\nMore: " + more + "\n";
 }
 
 void endpoint_options::add_to(CLI::App& app) {

@@ -43,8 +43,12 @@ struct unavailable_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The text after the option list in --help: exit codes, endpoint syntax.
-std::string help_footer(const std::string& examples);
+// The text after the option list in --help: `notes` (by default the socket
+// tools' endpoint syntax and exit codes; zmq-keygen and zmq-journal, which have
+// no endpoints, give their own), the examples, and where the manual is.
+extern const char* const socket_tool_notes;
+std::string help_footer(const std::string& examples, const std::string& notes = socket_tool_notes,
+                        const std::string& more = "docs/cli.md");
 
 // Endpoint options: positional "@addr"/">addr" arguments plus --bind and
 // --connect (each repeatable, or comma-separated).
