@@ -67,7 +67,8 @@ bool skipped() { return zmqkit::test::python_skipped(peer_script); }
 
 std::string read_line(process& peer, const char* what) {
   const auto line = peer.read_line(deadline);
-  REQUIRE_MESSAGE(line, "peer.py printed no " << what << " within 5 s; its stderr:\n"
+  // std::string: doctest prints a bare const char* as a pointer.
+  REQUIRE_MESSAGE(line, "peer.py printed no " << std::string(what) << " within 5 s; its stderr:\n"
                                               << peer.stderr_text());
   return *line;
 }
@@ -165,7 +166,7 @@ TEST_CASE("interop: zmqkit subscriber SHALL decode pyzmq envelopes and count and
       std::uint64_t seq = 0;
       const auto next = [&](const char* what) {
         auto m = sub.receive(deadline);
-        REQUIRE_MESSAGE(m, "no " << what << " within 5 s; peer.py stderr: " << peer.stderr_text());
+        REQUIRE_MESSAGE(m, "no " << std::string(what) << " within 5 s; peer.py stderr: " << peer.stderr_text());
         REQUIRE(m->topic() == "inv.stock");
         REQUIRE(zmqkit::to_hex(m->producer()) == producer);
         REQUIRE(m->seq() == ++seq);
