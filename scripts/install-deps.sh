@@ -9,7 +9,7 @@ libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libcli11-dev doctest-dev
 python3 python3-zmq python3-msgpack nlohmann-json3-dev libxxhash-dev
 prometheus-cpp-dev prometheus
 clang libclang-rt-14-dev
-strace util-linux iproute2 iptables curl"
+strace util-linux iproute2 iptables curl jq"
 
 missing=""
 for p in $packages; do
