@@ -31,7 +31,8 @@ std::string_view msgpack_reader::take(std::size_t n, const char* field) {
   if (n > remaining()) {
     // What cannot fit is refused from its header, before any byte of it
     // is waited for: a stream's "bin 32 of 2 GiB" is never buffered.
-    if (limit_ > data_.size() && n > limit_ - pos_)
+    over_limit_ = limit_ > data_.size() && n > limit_ - pos_;
+    if (over_limit_)
       throw decode_error(field, "declares " + std::to_string(n) + " bytes, over the limit of " +
                                     std::to_string(limit_) + " for the whole value");
     incomplete_ = true;
@@ -55,7 +56,8 @@ std::uint64_t msgpack_reader::read_be(std::size_t n, const char* field) {
 void msgpack_reader::check_count(std::uint64_t count, std::uint64_t per_element,
                                  const char* field) {
   if (count <= remaining() / per_element) return;
-  if (limit_ > data_.size() && count > (limit_ - pos_) / per_element)
+  over_limit_ = limit_ > data_.size() && count > (limit_ - pos_) / per_element;
+  if (over_limit_)
     throw decode_error(field, "declares " + std::to_string(count) +
                                   " elements, more than fit in the limit of " +
                                   std::to_string(limit_) + " bytes for the whole value");

@@ -455,18 +455,21 @@ TEST_CASE("msgpack_reader: SHALL refuse, from its header, a value that cannot fi
                        "input: declares 2147483647 bytes, over the limit of 1048576 for the whole value",
                        decode_error);
   CHECK_FALSE(r.incomplete());
+  CHECK(r.over_limit());
 
   // An array declaring more elements than the limit has bytes.
   const auto huge_array = bytes({0xdd, 0x00, 0x20, 0x00, 0x00, 0x01});
   msgpack_reader a(huge_array, 1 << 20);
   CHECK_THROWS_AS(a.skip_value("input"), decode_error);
   CHECK_FALSE(a.incomplete());
+  CHECK(a.over_limit());
 
   // A str 8 of 10 bytes with 3 here: more bytes would finish it.
   const auto partial = bytes({0xd9, 0x0a, 'a', 'b', 'c'});
   msgpack_reader p(partial, 1 << 20);
   CHECK_THROWS_AS(p.skip_value("input"), decode_error);
   CHECK(p.incomplete());
+  CHECK_FALSE(p.over_limit());
   // A header cut short is incomplete too.
   const auto cut_header = bytes({0xc6, 0x00});
   msgpack_reader h(cut_header, 1 << 20);
@@ -478,6 +481,7 @@ TEST_CASE("msgpack_reader: SHALL refuse, from its header, a value that cannot fi
   msgpack_reader bad(invalid, 1 << 20);
   CHECK_THROWS_AS(bad.skip_value("input"), decode_error);
   CHECK_FALSE(bad.incomplete());
+  CHECK_FALSE(bad.over_limit());  // a bigger --max-size would not help
 
   // Without a limit, a truncated frame reads as it always did.
   msgpack_reader whole(partial);

@@ -1,10 +1,14 @@
 // What every tool shares through tools/common/cli: numbers and sizes read
-// strictly, standard descriptors kept open, prompt exits.
+// strictly, standard descriptors kept open, prompt exits, readable errors.
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <string>
 #include <vector>
 
+#include <zmqkit/json_text.hpp>
+
+#include "common/cli.hpp"
 #include "tools/tool_runner.hpp"
 
 using namespace zmqkit::test;
@@ -87,4 +91,37 @@ TEST_CASE("tools: SHALL exit without waiting out --linger when a connecting tool
                     "--ack-timeout", "0.2", "--linger", "20000"}));
   wait_for_stderr(pub, "not acknowledged");
   CHECK(exit_code(pub, 5s) == 4);
+
+  // A request nobody answered is dropped when zmq-req is stopped, as its
+  // retries drop theirs: whatever --linger says.
+  process req(tool({"zmq-req", ">" + absent_endpoint("linger"), "-v", "-m", "x", "--timeout", "60",
+                    "--linger", "20000"}));
+  wait_for_stderr(req, "ready:");
+  req.kill(SIGTERM);
+  CHECK(exit_code(req, 5s) == 0);
+}
+
+TEST_CASE("tools: SHALL print an error line as readable text, escaping control bytes and bytes "
+          "that are not UTF-8, and cutting it short") {
+  using zmqkit::tools::printable_line;
+  CHECK(printable_line("plain ascii, ü and €") == "plain ascii, ü and €");
+  CHECK(printable_line("a\nb\tc\x1b[2Jd\x7f") == "a\\x0ab\\x09c\\x1b[2Jd\\x7f");
+  CHECK(printable_line("\xa7 \xc3 \xc2\x85 \xed\xa0\x80") ==
+        "\\xa7 \\xc3 \\xc2\\x85 \\xed\\xa0\\x80");  // stray, cut, C1, surrogate
+  CHECK(printable_line(std::string(5000, 'a'), 100) ==
+        std::string(100, 'a') + "... (4900 more bytes)");
+
+  // A tool quoting a bad 1 MB line of binary: one short line, text only.
+  std::string input = "{\"payload\": \"" + std::string(1000000, 'a') + "\n";
+  for (int i = 0; i < 256; ++i) input += std::string(1, char(i)) + "\xfe\xff\n";
+  const auto r = run({"zmq-pub", "@tcp://127.0.0.1:*", "--in-format", "jsonl-envelope"}, input);
+  CHECK(r.exit_code == 1);
+  std::size_t lines = 0, start = 0;
+  for (std::size_t nl; (nl = r.err.find('\n', start)) != std::string::npos; start = nl + 1, ++lines) {
+    const auto line = r.err.substr(start, nl - start);
+    CHECK(line.size() < 1200);
+    CHECK(zmqkit::is_utf8(line));
+    for (const char c : line) CHECK((static_cast<unsigned char>(c) >= 0x20 && c != 0x7f));
+  }
+  CHECK(lines >= 2);
 }

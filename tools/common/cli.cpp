@@ -20,6 +20,7 @@
 
 #include <zmqkit/envelope.hpp>
 #include <zmqkit/error.hpp>
+#include <zmqkit/json_text.hpp>
 
 namespace zmqkit::tools {
 namespace {
@@ -227,9 +228,37 @@ CLI::Validator bytes_in(std::uint64_t min, std::uint64_t max) {
       "SIZE " + bounds);
 }
 
+std::string printable_line(std::string_view text, std::size_t max_bytes) {
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size() && out.size() < max_bytes) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    std::size_t len = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3
+                                    : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    // Text stays as it is; control characters (C0, DEL, C1) and bytes that
+    // are not UTF-8 are shown as \xNN, so no input can move the terminal's
+    // cursor, split the line or make grep call stderr binary.
+    const bool c1 = b == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) < 0xa0;
+    if (len == 1 ? (b >= 0x20 && b != 0x7f)
+                 : len > 1 && !c1 && zmqkit::is_utf8(text.substr(i, len))) {
+      out.append(text.substr(i, len));
+      i += len;
+    } else {
+      out += "\\x";
+      out += hex[b >> 4];
+      out += hex[b & 15];
+      ++i;
+    }
+  }
+  if (i < text.size()) out += "... (" + std::to_string(text.size() - i) + " more bytes)";
+  return out;
+}
+
 void say(const std::string& tool, const std::string& text) {
+  const auto line = printable_line(text);
   std::lock_guard<std::mutex> lock(stderr_mutex);
-  std::cerr << tool << ": " << text << std::endl;
+  std::cerr << tool << ": " << line << std::endl;
 }
 
 const char* const socket_tool_notes =

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -179,7 +180,12 @@ CLI::Validator whole_number_in(std::uint64_t min, std::uint64_t max);
 // A byte count as the options take it: "16m", "64k", or bytes.
 std::string bytes_text(std::uint64_t n);
 
-// Prints "<tool>: <text>" on stderr as one line.
+// text made one readable line: UTF-8 text as it is; control characters and
+// bytes that are not UTF-8 as \xNN; past max_bytes, "... (N more bytes)"
+// (an error that quotes a bad 16 MiB input line stays a line).
+std::string printable_line(std::string_view text, std::size_t max_bytes = 1000);
+
+// Prints "<tool>: <text>" on stderr as one line (printable_line).
 void say(const std::string& tool, const std::string& text);
 
 }  // namespace zmqkit::tools

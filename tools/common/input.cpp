@@ -243,7 +243,7 @@ std::optional<std::string_view> message_source::next_msgpack_value() {
         if (!r.incomplete() || eof_)
           throw std::runtime_error("stdin byte " + std::to_string(consumed_ + buffer_pos_) + " (" +
                                    where_ + "): " + e.what() +
-                                   (r.incomplete() ? "" : " (--max-size)") + "; stopped reading");
+                                   (r.over_limit() ? " (--max-size)" : "") + "; stopped reading");
       }
     }
     if (!read_more() && buffer_pos_ >= buffer_.size()) return std::nullopt;

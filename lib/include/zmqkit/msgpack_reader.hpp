@@ -32,6 +32,9 @@ class msgpack_reader {
   // After a decode_error: true if it was only for want of bytes that may
   // still come (within the limit), so reading more and trying again helps.
   bool incomplete() const noexcept { return incomplete_; }
+  // After a decode_error: true if a length or count could not fit within
+  // the limit (so a larger limit is the remedy, not better bytes).
+  bool over_limit() const noexcept { return over_limit_; }
 
   // Each reads one value of the named kind or throws decode_error(field, ...).
   std::uint32_t read_array_header(const char* field);
@@ -55,6 +58,7 @@ class msgpack_reader {
   std::size_t limit_;
   std::size_t pos_ = 0;
   bool incomplete_ = false;
+  bool over_limit_ = false;
 };
 
 // Checks that bytes hold exactly one valid msgpack value. Throws decode_error.

@@ -34,7 +34,7 @@ class requester {
  public:
   struct options {
     std::vector<endpoint> endpoints;  // usually connect
-    socket_options socket{};
+    socket_options socket{};  // except linger: always 0 (a request nobody awaits is dropped)
     // Each attempt waits up to this long to hand the request to a replier,
     // and again up to this long for the reply.
     std::chrono::milliseconds timeout = 2500ms;
