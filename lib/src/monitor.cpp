@@ -37,6 +37,13 @@ socket_monitor::socket_monitor(zmq::context_t& context, zmq::socket_t& socket, i
   detail::translate("connect socket monitor", [&] {
     pipe_ = zmq::socket_t(context, zmq::socket_type::pair);
     pipe_.set(zmq::sockopt::linger, 0);
+    // No limit on the pipe: libzmq sends events blocking, from the thread
+    // that handles the connection, so with the default limits about 2000
+    // unread events stopped the watched socket (and every socket on its I/O
+    // thread) for good: a PUSH socket accepting 3000 connections nobody
+    // read the events of then delivered nothing more. With a receive limit
+    // of 0 an inproc pipe has none.
+    pipe_.set(zmq::sockopt::rcvhwm, 0);
     pipe_.connect(address);
   });
 }
@@ -66,6 +73,30 @@ std::optional<socket_event> socket_monitor::next(std::chrono::milliseconds timeo
     }
     return e;
   });
+}
+
+void connection_counter::record(const socket_event& e) noexcept {
+  switch (e.id) {
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+      ++up_;
+      return;
+    // libzmq closes the connection after each of these, with a
+    // ZMQ_EVENT_DISCONNECTED of its own.
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+      ++failed_;
+      return;
+    case ZMQ_EVENT_DISCONNECTED:
+      if (failed_ > 0) {
+        --failed_;
+      } else if (up_ > 0) {
+        --up_;
+      }
+      return;
+    default:
+      return;
+  }
 }
 
 }  // namespace zmqkit

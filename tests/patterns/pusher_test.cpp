@@ -3,12 +3,17 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "support/raw_tcp.hpp"
 #include "support/transports.hpp"
 
 using namespace std::chrono_literals;
@@ -114,4 +119,125 @@ TEST_CASE("pusher: SHALL queue only to completed connections by default") {
   zmqkit::puller pull(ctx, {});
   CHECK(pull.socket().get(zmq::sockopt::immediate) == 0);
   CHECK(pull.socket().get(zmq::sockopt::heartbeat_timeout) == 5000);
+}
+
+TEST_CASE("pusher: SHALL return false from wait_for_pullers at the deadline while no puller is "
+          "there") {
+  zmq::context_t ctx;
+  zmqkit::pusher push(ctx, {{endpoint::bind("tcp://127.0.0.1:*")}});
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_FALSE(push.wait_for_pullers(1, 200ms));
+  CHECK(std::chrono::steady_clock::now() - start >= 200ms);
+  CHECK(push.pullers() == 0);
+  CHECK(push.wait_for_pullers(0, 0ms));  // nothing to wait for
+}
+
+TEST_CASE("pusher: SHALL wait until N pullers are connected, then share a burst among all of "
+          "them, whether it binds or connects, over tcp and ipc") {
+  using zmqkit::test::transport;
+  zmq::context_t ctx;
+  for (auto t : {transport::tcp, transport::ipc}) {
+    SUBCASE((std::string(zmqkit::test::name(t)) + ", the pusher binds").c_str()) {
+      zmqkit::pusher push(ctx, {{endpoint::bind(bind_address(t))}});
+      std::vector<std::unique_ptr<zmqkit::puller>> pullers;
+      for (int i = 0; i < 3; ++i)
+        pullers.push_back(std::make_unique<zmqkit::puller>(
+            ctx, zmqkit::puller::options{{endpoint::connect(push.endpoints().at(0))}}));
+      REQUIRE(push.wait_for_pullers(3, 10s));
+      CHECK(push.pullers() == 3);
+      // Every connection counted is one the next push can go to: strict
+      // round-robin over the three from the first message on.
+      for (int i = 0; i < 30; ++i) REQUIRE(push.push("resize", i));
+      for (auto& p : pullers) {
+        for (int k = 0; k < 10; ++k) REQUIRE(p->receive(5s));
+        CHECK_FALSE(p->receive(0ms));
+      }
+    }
+    SUBCASE((std::string(zmqkit::test::name(t)) + ", the pusher connects").c_str()) {
+      std::vector<std::unique_ptr<zmqkit::puller>> pullers;
+      zmqkit::pusher::options opts;
+      for (int i = 0; i < 3; ++i) {
+        pullers.push_back(std::make_unique<zmqkit::puller>(
+            ctx, zmqkit::puller::options{{endpoint::bind(bind_address(t))}}));
+        opts.endpoints.push_back(endpoint::connect(pullers.back()->endpoints().at(0)));
+      }
+      zmqkit::pusher push(ctx, opts);
+      REQUIRE(push.wait_for_pullers(3, 10s));
+      for (int i = 0; i < 30; ++i) REQUIRE(push.push("resize", i));
+      for (auto& p : pullers) {
+        for (int k = 0; k < 10; ++k) REQUIRE(p->receive(5s));
+        CHECK_FALSE(p->receive(0ms));
+      }
+    }
+  }
+}
+
+TEST_CASE("pusher: SHALL count out a puller that leaves and never count one whose handshake "
+          "failed") {
+  zmq::context_t ctx;
+  int failed = 0, disconnected = 0;
+  zmqkit::pusher::options opts{{endpoint::bind("tcp://127.0.0.1:*")}};
+  opts.on_event = [&](const zmqkit::socket_event& e) {
+    if (e.id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) ++failed;
+    if (e.id == ZMQ_EVENT_DISCONNECTED) ++disconnected;
+  };
+  zmqkit::pusher push(ctx, opts);
+  const auto address = push.endpoints().at(0);
+  // Reads events until done() holds; each wait_for_pullers call blocks on
+  // the monitor (nobody asks for 99 pullers) for at most 100 ms.
+  const auto read_until = [&](auto done) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!done()) {
+      REQUIRE(std::chrono::steady_clock::now() < deadline);
+      (void)push.wait_for_pullers(99, 100ms);
+    }
+  };
+
+  auto first = std::make_unique<zmqkit::puller>(ctx, zmqkit::puller::options{{endpoint::connect(address)}});
+  zmqkit::puller second(ctx, {{endpoint::connect(address)}});
+  REQUIRE(push.wait_for_pullers(2, 10s));
+  first.reset();
+  read_until([&] { return disconnected == 1; });
+  CHECK(push.pullers() == 1);
+
+  ::close(zmqkit::test::tcp_connect(address));  // not ZMTP: the handshake fails
+  read_until([&] { return failed == 1 && disconnected == 2; });
+  CHECK(push.pullers() == 1);
+}
+
+TEST_CASE("pusher: SHALL hand the events it reads to on_event, and count only until the first "
+          "push") {
+  zmq::context_t ctx;
+  std::vector<int> events;
+  zmqkit::pusher::options opts{{endpoint::bind("tcp://127.0.0.1:*")}};
+  opts.on_event = [&](const zmqkit::socket_event& e) { events.push_back(e.id); };
+  zmqkit::pusher push(ctx, opts);
+  zmqkit::puller pull(ctx, {{endpoint::connect(push.endpoints().at(0))}});
+  REQUIRE(push.wait_for_pullers(1, 10s));
+  CHECK(std::count(events.begin(), events.end(), ZMQ_EVENT_ACCEPTED) == 1);
+  CHECK(std::count(events.begin(), events.end(), ZMQ_EVENT_HANDSHAKE_SUCCEEDED) == 1);
+
+  REQUIRE(push.push("resize", 1));
+  REQUIRE(pull.receive(5s));
+  CHECK(push.pullers() == 1);  // as counted before the push
+  CHECK_THROWS_AS((void)push.wait_for_pullers(1, 10s), std::logic_error);
+}
+
+TEST_CASE("pusher: SHALL leave the socket's monitor to one that socket.on_created attaches, and "
+          "then refuse to count") {
+  zmq::context_t ctx;
+  std::unique_ptr<zmqkit::socket_monitor> mine;
+  zmqkit::pusher::options opts{{endpoint::bind("tcp://127.0.0.1:*")}};
+  opts.socket.on_created = [&](zmq::socket_t& s) {
+    mine = std::make_unique<zmqkit::socket_monitor>(ctx, s);
+  };
+  zmqkit::pusher push(ctx, opts);
+  zmqkit::puller pull(ctx, {{endpoint::connect(push.endpoints().at(0))}});
+  bool handshake = false;
+  while (!handshake) {
+    const auto e = mine->next(10s);
+    REQUIRE(e);
+    handshake = e->id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
+  }
+  CHECK_THROWS_AS((void)push.wait_for_pullers(1, 10s), std::logic_error);
 }

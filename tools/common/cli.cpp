@@ -485,27 +485,44 @@ int run_tool(CLI::App& app, int argc, char** argv, const std::function<int()>& b
 socket_reporter::socket_reporter(bool verbose, std::string tool, zmq::context_t& context)
     : verbose_(verbose), tool_(std::move(tool)), context_(context) {}
 
+namespace {
+// The events the reporter prints or acts on.
+constexpr int reported_events =
+    ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
+    ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+}  // namespace
+
 void socket_reporter::watch(zmqkit::socket_options& opts) {
   auto chained = opts.on_created;
   opts.on_created = [this, chained](zmq::socket_t& socket) {
     if (chained) chained(socket);
-    auto m = std::make_unique<zmqkit::socket_monitor>(
-        context_, socket,
-        ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_ACCEPTED |
-            ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_MONITOR_STOPPED);
-    std::lock_guard<std::mutex> lock(mutex_);
-    monitors_.push_back(std::move(m));
+    watch(socket);
   };
+}
+
+void socket_reporter::watch(zmq::socket_t& socket) {
+  auto m = std::make_unique<zmqkit::socket_monitor>(context_, socket,
+                                                    reported_events | ZMQ_EVENT_MONITOR_STOPPED);
+  std::lock_guard<std::mutex> lock(mutex_);
+  monitors_.push_back(std::move(m));
+}
+
+void socket_reporter::report(const zmqkit::socket_event& e) {
+  if ((e.id & reported_events) != 0) on_event(e);
+}
+
+std::unique_ptr<zmqkit::authenticator> socket_reporter::authenticate(
+    const socket_cli_options& sock, const std::vector<zmqkit::endpoint>& endpoints) {
+  std::function<void(const std::string&)> log;
+  if (verbose_) log = [tool = tool_](const std::string& line) { say(tool, line); };
+  return sock.secure(context_, endpoints, std::move(log));
 }
 
 std::unique_ptr<zmqkit::authenticator> socket_reporter::secure(const socket_cli_options& sock,
                                                                zmqkit::socket_options& opts,
                                                                const std::vector<zmqkit::endpoint>& endpoints) {
-  std::function<void(const std::string&)> log;
-  if (verbose_) log = [tool = tool_](const std::string& line) { say(tool, line); };
-  auto zap = sock.secure(context_, endpoints, std::move(log));
+  auto zap = authenticate(sock, endpoints);
   watch(opts);
   return zap;
 }
@@ -561,6 +578,7 @@ void socket_reporter::start(const std::vector<zmqkit::endpoint>& given,
 }
 
 void socket_reporter::on_event(const zmqkit::socket_event& e) {
+  std::lock_guard<std::mutex> lock(event_mutex_);
   if (verbose_) say(tool_, std::string(event_name(e.id)) + " " + e.endpoint);
   if (std::find(connects_.begin(), connects_.end(), e.endpoint) == connects_.end()) return;
   const auto& where = e.endpoint;

@@ -120,9 +120,19 @@ class socket_reporter {
   ~socket_reporter();
   // Makes opts attach a monitor to every socket made from them.
   void watch(zmqkit::socket_options& opts);
-  // sock.secure() for these endpoints (refusals printed with -v), then
-  // watch(opts): what every tool does before it builds its pattern. Keep
-  // the result until the pattern is gone.
+  // Attaches a monitor to socket now, taking over from the one it had
+  // (libzmq keeps one per socket): for a pattern that monitors its socket
+  // itself until then. Call on the socket's thread.
+  void watch(zmq::socket_t& socket);
+  // Reports an event that a pattern read from its own monitor, as if from
+  // one of ours: printed with -v; a failed handshake ends the tool.
+  void report(const zmqkit::socket_event& e);
+  // sock.secure() for these endpoints (refusals printed with -v). Keep the
+  // result until the pattern is gone.
+  std::unique_ptr<zmqkit::authenticator> authenticate(const socket_cli_options& sock,
+                                                      const std::vector<zmqkit::endpoint>& endpoints);
+  // authenticate(), then watch(opts): what every tool does before it builds
+  // its pattern.
   std::unique_ptr<zmqkit::authenticator> secure(const socket_cli_options& sock,
                                                 zmqkit::socket_options& opts,
                                                 const std::vector<zmqkit::endpoint>& endpoints);
@@ -142,6 +152,7 @@ class socket_reporter {
   zmq::context_t& context_;
   std::mutex mutex_;  // monitors_ grows from the pattern's thread
   std::vector<std::unique_ptr<zmqkit::socket_monitor>> monitors_;
+  std::mutex event_mutex_;  // on_event runs on our thread and, through report(), the pattern's
   std::vector<std::string> connects_;      // resolved connect addresses
   std::map<std::string, int> unreadable_;  // connect address -> failures in a row
   std::atomic<bool> done_{false};
