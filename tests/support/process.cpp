@@ -11,7 +11,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 extern char** environ;
 
@@ -26,6 +29,26 @@ int remaining_ms(std::chrono::steady_clock::time_point deadline) {
   const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline -
                                                                  std::chrono::steady_clock::now());
   return left.count() < 0 ? 0 : static_cast<int>(left.count());
+}
+
+int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+// Every process under pid, stopped (SIGSTOP) as it is found so that none
+// forks another meanwhile: each as a pidfd, which names that process even
+// after it exits and its pid goes to another (no pid is signalled twice).
+// The children of each thread are in /proc/PID/task/TID/children.
+void stop_descendants(pid_t pid, std::vector<int>& pidfds) {
+  std::vector<pid_t> children;
+  const std::string task = "/proc/" + std::to_string(pid) + "/task";
+  std::ifstream threads_of(task + "/" + std::to_string(pid) + "/children");
+  for (pid_t c; threads_of >> c;) children.push_back(c);
+  for (const pid_t c : children) {
+    const int fd = pidfd_open(c);
+    if (fd < 0) continue;  // gone already
+    (void)::syscall(SYS_pidfd_send_signal, fd, SIGSTOP, nullptr, 0);
+    pidfds.push_back(fd);
+    stop_descendants(c, pidfds);
+  }
 }
 
 }  // namespace
@@ -51,15 +74,27 @@ process::process(const std::vector<std::string>& argv) {
   stdout_fd_ = out[0];
   stderr_fd_ = err[0];
   check(rc, ("spawn " + argv.at(0)).c_str());
-  pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+  pidfd_ = pidfd_open(pid_);
   if (pidfd_ < 0) throw std::runtime_error(std::string("pidfd_open: ") + std::strerror(errno));
   ::signal(SIGPIPE, SIG_IGN);  // a child that exits early must not kill the test
 }
 
 process::~process() {
   if (!exited_) {
+    // The child stops first, then everything under it, so that killing the
+    // child cannot leave one running: strace killed before its tracee
+    // detaches it, and the tracee (a forwarder) would go on alone.
+    (void)::syscall(SYS_pidfd_send_signal, pidfd_, SIGSTOP, nullptr, 0);
+    std::vector<int> under;
+    stop_descendants(pid_, under);
+    for (const int fd : under) (void)::syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0);
     kill(SIGKILL);
     (void)wait(std::chrono::seconds(10));
+    for (const int fd : under) {
+      pollfd p{fd, POLLIN, 0};
+      (void)::poll(&p, 1, 10000);  // ended, and reaped by whoever is its parent now
+      ::close(fd);
+    }
   }
   for (int fd : {stdin_fd_, stdout_fd_, stderr_fd_, pidfd_})
     if (fd >= 0) ::close(fd);
@@ -75,6 +110,11 @@ void process::write_stdin(const std::string& data) {
     }
     done += static_cast<std::size_t>(n);
   }
+}
+
+void process::limit_stdin_buffer(int bytes) {
+  if (::fcntl(stdin_fd_, F_SETPIPE_SZ, bytes) < 0)
+    throw std::runtime_error(std::string("F_SETPIPE_SZ: ") + std::strerror(errno));
 }
 
 void process::close_stdin() {
@@ -154,7 +194,7 @@ std::optional<int> process::wait(std::chrono::milliseconds timeout) {
 }
 
 bool process_ended(pid_t pid, std::chrono::milliseconds timeout) {
-  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  const int fd = pidfd_open(pid);
   if (fd < 0) return errno == ESRCH;
   pollfd p{fd, POLLIN, 0};
   const bool exited = ::poll(&p, 1, static_cast<int>(timeout.count())) == 1;

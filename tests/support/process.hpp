@@ -17,13 +17,18 @@ class process {
   // Starts argv[0] (searched in PATH) with stdin and stdout piped to us;
   // stderr is captured too. Throws std::runtime_error if it cannot start.
   explicit process(const std::vector<std::string>& argv);
-  ~process();  // kills (SIGKILL) and reaps a child still running
+  // Kills (SIGKILL) a child still running and every process under it (a
+  // wrapper's child: strace's tracee, a shell's command), then reaps it.
+  ~process();
   process(const process&) = delete;
   process& operator=(const process&) = delete;
 
   pid_t pid() const noexcept { return pid_; }
 
   void write_stdin(const std::string& data);
+  // Shrinks the stdin pipe's kernel buffer to about bytes (at least a
+  // page), so that a writer runs at most that far ahead of the child.
+  void limit_stdin_buffer(int bytes);
   void close_stdin();
 
   // The next stdout line (without '\n'), or nullopt at EOF or when timeout passes.
@@ -34,6 +39,7 @@ class process {
   // nullopt at EOF or when timeout passes; stderr_text() still has it all.
   std::optional<std::string> read_stderr_line(std::chrono::milliseconds timeout);
 
+  // Signals the child only, not the processes under it.
   void kill(int signal);
   // The exit status as from waitpid (use WIFEXITED etc.), or nullopt on timeout.
   std::optional<int> wait(std::chrono::milliseconds timeout);
