@@ -17,14 +17,14 @@ std::size_t producer_table::id_hash::operator()(const sender_id& id) const noexc
   return static_cast<std::size_t>(a ^ (b * 0x9e3779b97f4a7c15ull));
 }
 
-producer_table::verdict producer_table::check(const sender_id& id, std::uint64_t seq,
-                                              bool strict) const {
+producer_table::verdict producer_table::check(const sender_id& id, std::uint64_t seq, bool strict,
+                                              std::uint64_t first) const {
   const auto it = map_.find(id);
-  if (it == map_.end()) return verdict::store;
+  if (it == map_.end()) return first == 0 || seq == first ? verdict::store : verdict::ahead;
   const std::uint64_t have = it->second.seq;
   if (seq <= have) return verdict::duplicate;
-  if (strict && seq != have + 1) return verdict::ahead;
-  return verdict::store;
+  if (!strict || seq == have + 1 || seq == first) return verdict::store;
+  return verdict::ahead;
 }
 
 std::uint64_t producer_table::record(const sender_id& id, std::uint64_t seq) {

@@ -42,7 +42,8 @@ struct forwarder::impl {
     std::optional<message> msg;
     producer_table::sender_id sender{};
     std::uint64_t seq = 0;
-    bool keyed = false;  // the PUB had a key frame: store it with the record
+    std::uint64_t first = 0;  // the key frame's oldest unacknowledged seq; 0: none
+    bool keyed = false;       // the PUB had a key frame: store it with the record
     enum class state { stored, duplicate, ahead, failed } what = state::failed;
     std::uint64_t fseq = 0;
     std::int64_t stored_ns = 0;
@@ -257,7 +258,7 @@ void forwarder::impl::nack(const zmq::message_t& identity, std::string_view reas
 }
 
 void forwarder::impl::take(item it, std::string_view topic, std::string_view envelope, bool strict) {
-  switch (producers.check(it.sender, it.seq, strict)) {
+  switch (producers.check(it.sender, it.seq, strict, it.first)) {
     case producer_table::verdict::duplicate:
       it.what = item::state::duplicate;
       c.duplicates++;
@@ -292,7 +293,7 @@ void forwarder::impl::read_intake() {
       continue;
     }
     item it;
-    std::optional<record_key> key;
+    std::optional<detail::pub_key> key;
     if (frames.size() == 5 && !(key = detail::unpack_key(view(frames[4])))) {
       c.bad_frames++;
       nack(frames[0], "BAD_FRAME", nullptr, 0);
@@ -301,20 +302,21 @@ void forwarder::impl::read_intake() {
     if (frames[2].size() > max_topic_size ||
         frames[3].size() > static_cast<std::size_t>(o.socket.max_message_size)) {
       c.too_big++;
-      nack(frames[0], "TOO_BIG", key ? &key->sender : nullptr, key ? key->seq : 0);
+      nack(frames[0], "TOO_BIG", key ? &key->key.sender : nullptr, key ? key->key.seq : 0);
       continue;
     }
     try {
       it.msg = message::decode(std::move(frames[2]), std::move(frames[3]), SIZE_MAX);
     } catch (const decode_error&) {
       c.bad_frames++;
-      nack(frames[0], "BAD_FRAME", key ? &key->sender : nullptr, key ? key->seq : 0);
+      nack(frames[0], "BAD_FRAME", key ? &key->key.sender : nullptr, key ? key->key.seq : 0);
       continue;
     }
     it.identity = std::move(frames[0]);
     it.keyed = key.has_value();
-    it.sender = key ? key->sender : it.msg->producer();
-    it.seq = key ? key->seq : it.msg->seq();
+    it.sender = key ? key->key.sender : it.msg->producer();
+    it.seq = key ? key->key.seq : it.msg->seq();
+    it.first = key ? key->first : 0;
     const auto topic = it.msg->topic();
     const auto envelope = it.msg->envelope();
     take(std::move(it), topic, envelope, true);

@@ -2,7 +2,9 @@
 // forwarder's intake, reading this journal from a saved position. Each
 // message carries a key of the link's own: this journal's id and a count
 // with no gaps, so the next hop can drop what it already stored even though
-// the messages come from many producers. The count is tied to the journal:
+// the messages come from many producers; and the oldest seq not yet
+// acknowledged, so the next hop never starts the count past a message lost
+// on the way (docs/protocol.md, Intake). The count is tied to the journal:
 // from a saved (fseq, seq) pair, reading the journal again gives every
 // message the same seq it had before, which is what makes resending after a
 // restart safe.
@@ -94,7 +96,10 @@ bool forward_link::pump(std::size_t budget) {
     record_key key;
     key.sender = ctx_.journal_id;
     key.seq = next_seq_;
-    const std::string k = pack_key(key);
+    // With the oldest unacknowledged seq, so that a next hop that lost what
+    // was in flight (killed before storing it) stores nothing of this link
+    // until that oldest one comes again.
+    const std::string k = pack_key(key, inflight_.empty() ? next_seq_ : inflight_.front().first);
     if (!send_frames(socket_, {"PUB", rec->topic, rec->envelope, k})) {
       // The socket's queue is full (the next hop is slow or down): read it
       // again later.

@@ -26,26 +26,31 @@ std::optional<std::uint64_t> unpack_uint(std::string_view bytes) {
   }
 }
 
-std::string pack_key(const record_key& k) {
+std::string pack_key(const record_key& k, std::uint64_t first) {
   msgpack::sbuffer b;
   msgpack::packer<msgpack::sbuffer> pk(b);
-  pk.pack_array(2);
+  pk.pack_array(first ? 3 : 2);
   pk.pack_bin(16);
   pk.pack_bin_body(reinterpret_cast<const char*>(k.sender.data()), 16);
   pk.pack(k.seq);
+  if (first) pk.pack(first);
   return std::string(b.data(), b.size());
 }
 
-std::optional<record_key> unpack_key(std::string_view bytes) {
+std::optional<pub_key> unpack_key(std::string_view bytes) {
   try {
     msgpack_reader r(bytes);
-    if (r.read_array_header("key") != 2) return std::nullopt;
+    const auto n = r.read_array_header("key");
+    if (n < 2) return std::nullopt;
     const auto id = r.read_bin("key.sender");
     if (id.size() != 16) return std::nullopt;
-    record_key k;
-    std::copy(id.begin(), id.end(), k.sender.begin());
-    k.seq = r.read_uint("key.seq");
-    if (r.remaining() != 0 || k.seq == 0) return std::nullopt;
+    pub_key k;
+    std::copy(id.begin(), id.end(), k.key.sender.begin());
+    k.key.seq = r.read_uint("key.seq");
+    if (n >= 3) k.first = r.read_uint("key.first");
+    for (auto i = n; i > 3; --i) r.skip_value("key");
+    if (r.remaining() != 0 || k.key.seq == 0) return std::nullopt;
+    if (n >= 3 && (k.first == 0 || k.first > k.key.seq)) return std::nullopt;
     return k;
   } catch (const decode_error&) {
     return std::nullopt;

@@ -23,9 +23,15 @@ inline std::string_view view(const zmq::message_t& m) noexcept {
 // One msgpack unsigned integer, the encoding of seq, fseq and credit frames.
 std::string pack_uint(std::uint64_t v);
 std::optional<std::uint64_t> unpack_uint(std::string_view bytes);
-// msgpack [bin 16, uint]: the key frame of a PUB.
-std::string pack_key(const record_key& k);
-std::optional<record_key> unpack_key(std::string_view bytes);
+// The key frame of a PUB: msgpack [sender_id (bin 16), seq, first], where
+// first, the sender's oldest unacknowledged seq when it sent this, may be
+// left out (docs/protocol.md, Intake). Elements after the third are skipped.
+struct pub_key {
+  record_key key;
+  std::uint64_t first = 0;  // 0: not given
+};
+std::string pack_key(const record_key& k, std::uint64_t first = 0);
+std::optional<pub_key> unpack_key(std::string_view bytes);
 
 // Reads one whole multipart message without waiting; false when none is
 // there. Frames past max_frames are read and dropped (*truncated set), so a

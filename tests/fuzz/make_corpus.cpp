@@ -190,6 +190,12 @@ void forwarder_seeds() {
   put("forwarder_intake", "publish",
       messages({msg('I', {"PUB", "orders", env(1)}), msg('I', {"PUB", "orders", env(2)})}));
   put("forwarder_intake", "publish-keyed", messages({msg('J', {"PUB", "orders", env(1), key})}));
+  const auto key_first = [](std::uint64_t seq, std::uint64_t first) {
+    return detail::pack_key(record_key{id_of('b'), seq}, first);
+  };
+  put("forwarder_intake", "publish-keyed-first",
+      messages({msg('J', {"PUB", "orders", env(1), key_first(5, 1)}), msg('J', {"PUB", "orders", env(2), key_first(1, 1)}),
+                msg('J', {"PUB", "orders", env(3), key_first(2, 1)}), msg('J', {"PUB", "orders", env(4), key_first(9, 9)})}));
   put("forwarder_intake", "duplicate-and-ahead",
       messages({msg('I', {"PUB", "t", env(1)}), msg('I', {"PUB", "t", env(1)}), msg('I', {"PUB", "t", env(5)})}));
   put("forwarder_intake", "bad-frames",

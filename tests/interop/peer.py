@@ -262,6 +262,30 @@ def cmd_intake(ctx, args):
     sock.send_multipart([b"PUB", b"orders", b"\xc1", msgpack.packb([other, 7], use_bin_type=True)])
     expect("reply to a keyed PUB with a bad envelope", reply("reply to a keyed PUB with a bad envelope"),
            [b"NACK", b"BAD_FRAME", other, 7])
+
+    # A key that says the sender's oldest unacknowledged seq (a forwarder's
+    # link sends one): a sender the forwarder has nothing of starts only
+    # there, and a sender whose oldest unacknowledged seq lies past a gap
+    # goes on from it.
+    link = os.urandom(16)
+
+    def relay(seq, first, wanted_ack=None):
+        key = msgpack.packb([link, seq, first], use_bin_type=True)
+        sock.send_multipart([b"PUB", b"orders", encode(producer, 100 + seq, {}, {"n": seq}), key])
+        if wanted_ack is not None:
+            what = f"reply to relayed PUB {seq} (oldest unacknowledged {first})"
+            expect(what, reply(what), [b"ACK", link, wanted_ack])
+
+    relay(5, 1)  # 1..4 lost on the way: refused, and no ACK (nothing of it is stored)
+    relay(1, 1, 1)
+    relay(2, 1, 2)
+    relay(4, 2, 2)  # ahead of a gap: refused
+    relay(9, 9, 9)  # acknowledged up to 8 before: goes on from 9
+    sock.send_multipart([b"PUB", b"orders", encode(producer, 120, {}, None),
+                         msgpack.packb([link, 10, 11], use_bin_type=True)])
+    expect("reply to a key whose oldest unacknowledged seq is past its seq",
+           reply("reply to a key whose oldest unacknowledged seq is past its seq"),
+           [b"NACK", b"BAD_FRAME", b"", 0])
     say("intake replies as specified")
 
 

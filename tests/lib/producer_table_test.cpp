@@ -28,6 +28,22 @@ TEST_CASE("producer_table: SHALL store the next seq, drop duplicates and refuse 
   CHECK(t.high(id(2)) == 0);
 }
 
+TEST_CASE("producer_table: SHALL start a sender that says its oldest unacknowledged seq there, and "
+          "go on past a gap from it") {
+  producer_table t;
+  // Not in the table: only the oldest unacknowledged one starts it.
+  CHECK(t.check(id(1), 151, true, 1) == verdict::ahead);
+  CHECK(t.check(id(1), 1, true, 1) == verdict::store);
+  CHECK(t.check(id(1), 151, true, 151) == verdict::store);  // 1..150 were acknowledged elsewhere
+  t.record(id(1), 10);
+  CHECK(t.check(id(1), 10, true, 10) == verdict::duplicate);
+  CHECK(t.check(id(1), 11, true, 5) == verdict::store);
+  CHECK(t.check(id(1), 12, true, 11) == verdict::ahead);
+  // The sender was acknowledged up to 19 and holds nothing older: this
+  // table lost 11..19, and refusing 20 would hold the sender forever.
+  CHECK(t.check(id(1), 20, true, 20) == verdict::store);
+}
+
 TEST_CASE("producer_table: SHALL undo a record and forget the least recently seen past its bound") {
   producer_table t(2);
   const auto prev = t.record(id(1), 5);

@@ -20,12 +20,14 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <zmq_addon.hpp>
 
 #include <zmqkit/durable_subscriber.hpp>
 #include <zmqkit/journal.hpp>
@@ -582,4 +584,93 @@ TEST_CASE("forwarder: SHALL stop at once when its forward-to link has a next hop
   REQUIRE(pub.flush(10s));  // stored, and handed to the link, which cannot deliver it
   auto stopping = std::async(std::launch::async, [&] { fwd.reset(); });
   CHECK(stopping.wait_for(10s) == std::future_status::ready);
+}
+
+TEST_CASE("forwarder: SHALL get every message of its forward-to link stored by a next hop that lost "
+          "them in flight, whichever reaches it first after its restart") {
+  // The next hop is killed -9 with the link's messages received and none
+  // stored. After its restart the first of them to reach it may be one sent
+  // later (queued in the link's socket across the reconnection). It must not
+  // start the link's count there: that would acknowledge the earlier ones,
+  // and the link would drop them, never stored.
+  zmqkit::test::temp_dir d;
+  zmq::context_t ctx;
+  std::optional<zmq::socket_t> dying(std::in_place, ctx, zmq::socket_type::router);
+  dying->set(zmq::sockopt::linger, 0);
+  dying->bind("tcp://127.0.0.1:*");
+  const std::string next_hop = dying->get(zmq::sockopt::last_endpoint);
+
+  auto o = options_in(d);
+  o.forward_to = {endpoint::connect(next_hop)};
+  o.link_resend = 200ms;
+  forwarder a(ctx, o);
+  zmqkit::reliable_publisher pub(ctx, {{endpoint::connect(a.endpoints().intake.at(0))}});
+  constexpr int count = 20;
+  for (int i = 1; i <= count; ++i) REQUIRE(pub.publish("t", i));
+  REQUIRE(pub.flush(10s));
+
+  // The next hop's first life receives them and acknowledges none.
+  std::vector<std::vector<std::string>> sent;  // PUB | topic | envelope | key
+  dying->set(zmq::sockopt::rcvtimeo, 10000);
+  while (sent.size() < count) {
+    std::vector<zmq::message_t> frames;
+    REQUIRE(zmq::recv_multipart(*dying, std::back_inserter(frames)));
+    REQUIRE(frames.size() == 5);
+    sent.emplace_back();
+    for (std::size_t i = 1; i < frames.size(); ++i) sent.back().push_back(frames[i].to_string());
+  }
+  dying.reset();
+
+  // Its second life, with an empty journal, first gets the second half, as
+  // the link sent them, then a message of another sender: once that one is
+  // acknowledged, the intake has answered the ten before it.
+  zmqkit::test::temp_dir d2;
+  auto o2 = options_in(d2);
+  std::optional<forwarder> b(std::in_place, ctx, o2);
+  zmq::socket_t queued(ctx, zmq::socket_type::dealer);
+  queued.set(zmq::sockopt::linger, 0);
+  queued.set(zmq::sockopt::rcvtimeo, 10000);
+  queued.connect(b->endpoints().intake.at(0));
+  const auto send = [&](const std::vector<std::string>& frames) {
+    std::vector<zmq::message_t> m;
+    for (const auto& f : frames) m.emplace_back(f.data(), f.size());
+    REQUIRE(zmq::send_multipart(queued, m));
+  };
+  for (int i = count / 2; i < count; ++i) send(sent[i]);
+  const std::string other(16, 'o');
+  send({"PUB", "marker", sent[0][2], "\x93\xc4\x10" + other + "\x01\x01"});
+  std::vector<zmq::message_t> reply;
+  REQUIRE(zmq::recv_multipart(queued, std::back_inserter(reply)));
+  REQUIRE(reply.size() == 3);
+  CHECK(reply[0].to_string() == "ACK");
+  CHECK(reply[1].to_string() == other);  // and none for the link's: nothing of it is stored
+  const auto first_life = b->metrics();
+  REQUIRE(first_life);
+  CHECK(first_life->counts.stored == 1);
+  CHECK(first_life->counts.refused == count / 2);
+  b.reset();
+
+  // Then it listens where the link connects: all of them come, from the
+  // first, once each and in order.
+  o2.intake = {endpoint::bind(next_hop)};
+  b.emplace(ctx, o2);
+  zmqkit::durable_subscriber::options so;
+  so.endpoints = {endpoint::connect(b->endpoints().replay.at(0))};
+  so.name = "check";
+  so.prefixes = {"t"};
+  so.start = zmqkit::replay_start::first();
+  zmqkit::durable_subscriber sub(ctx, so);
+  std::vector<int> got;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (got.size() < count && std::chrono::steady_clock::now() < deadline)
+    if (auto m = sub.receive(100ms)) {
+      got.push_back(m->payload_as<int>());
+      sub.ack(*m);
+    }
+  std::vector<int> wanted(count);
+  std::iota(wanted.begin(), wanted.end(), 1);
+  CHECK(got == wanted);
+  const auto second_life = b->metrics();
+  REQUIRE(second_life);
+  CHECK(second_life->counts.stored == count);
 }

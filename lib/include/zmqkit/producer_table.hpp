@@ -18,7 +18,7 @@ class producer_table {
  public:
   using sender_id = std::array<std::uint8_t, 16>;
   enum class verdict {
-    store,      // new: the next seq, or the first seen from this sender
+    store,      // new: the next seq, or where this sender starts
     duplicate,  // at or below what is stored
     ahead,      // past a gap: refused until the missing ones come
   };
@@ -28,7 +28,12 @@ class producer_table {
   // strict: a gap is refused (acknowledged senders resend); otherwise any
   // seq above the stored one is accepted (plain publishers lose messages at
   // their HWM and never resend).
-  verdict check(const sender_id& id, std::uint64_t seq, bool strict) const;
+  // first: the sender's oldest unacknowledged seq when it sent this (0: not
+  // said). Said, a sender not in the table is stored only from there, not
+  // from whatever reached this first; and a seq past a gap is stored when it
+  // is that oldest one, since the sender holds nothing before it to resend
+  // (this table lost seqs it had acknowledged).
+  verdict check(const sender_id& id, std::uint64_t seq, bool strict, std::uint64_t first = 0) const;
   // Notes that seq from id is stored. Returns the previous high (0: none).
   std::uint64_t record(const sender_id& id, std::uint64_t seq);
   // Puts back the high record() replaced (0 forgets the sender).
