@@ -82,6 +82,24 @@ TEST_CASE("zmq-pub: SHALL refuse a stdin line over --max-size once it passes the
   CHECK(pub.peak_rss_kib() < 16 * mib + headroom_kib);
 }
 
+TEST_CASE("zmq-pub: SHALL hold at most about --max-size while it reads a -s input or a -l line "
+          "over a large limit") {
+  // Grown by doubling, the buffer held twice the limit for the copy at its
+  // last growth: 517 MiB for a 256 MiB limit.
+  const std::string chunk(1 << 20, 'x');
+  for (const char* mode : {"-s", "-l"}) {
+    CAPTURE(mode);
+    process pub(tool({"zmq-pub", "@tcp://127.0.0.1:*", mode, "--max-size", "128m"}));
+    {
+      stdin_feeder feed(pub, chunk, 160);  // 160 MiB without a newline
+      CHECK(exit_code(pub, 60s) == 1);
+    }
+    INFO("stderr: " << pub.stderr_text());
+    CHECK(pub.stderr_text().find("limit (--max-size)") != std::string::npos);
+    CHECK(pub.peak_rss_kib() < 128 * mib + headroom_kib);
+  }
+}
+
 TEST_CASE("zmq-pub: SHALL stop within a second of SIGTERM while it reads past an over-long line") {
   process pub(tool({"zmq-pub", "@tcp://127.0.0.1:*", "-l", "--max-size", "1m"}));
   pub.write_stdin(std::string(3 << 20, 'x'));  // no newline: the line goes on, stdin stays open

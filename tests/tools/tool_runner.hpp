@@ -128,10 +128,11 @@ inline std::vector<std::string> stderr_lines(process& p) {
 // failed early), p is killed first so the join cannot hang.
 class stdin_feeder {
  public:
-  stdin_feeder(process& p, std::string data) : p_(p) {
-    thread_ = std::thread([this, data = std::move(data)] {
+  // Writes data, times times over, so a large input need not be held whole.
+  stdin_feeder(process& p, std::string data, std::size_t times = 1) : p_(p) {
+    thread_ = std::thread([this, data = std::move(data), times] {
       try {
-        p_.write_stdin(data);
+        for (std::size_t i = 0; i < times; ++i) p_.write_stdin(data);
       } catch (const std::exception&) {
         // The tool stopped reading (exited early); its exit code tells why.
       }

@@ -159,6 +159,11 @@ std::string message_source::read_bounded(int fd, const std::string& name) const 
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) > opts_.max_size)
     throw std::runtime_error(name + ": " + std::to_string(st.st_size) + " bytes, over the " +
                              std::to_string(opts_.max_size) + "-byte limit (--max-size): not sent");
+  // All the room it can need, at once: grown by doubling, the string would
+  // hold twice the limit for the copy at its last growth. Only the pages
+  // read into are ever touched.
+  const bool sized = S_ISREG(st.st_mode) && st.st_size >= 0;
+  out.reserve((sized ? static_cast<std::size_t>(st.st_size) : opts_.max_size) + read_chunk);
   while (true) {
     const auto old = out.size();
     out.resize(old + read_chunk);
@@ -184,6 +189,13 @@ bool message_source::read_more() {
   // Stopped by a signal, the input ends here.
   const auto n = read_until_stopped(STDIN_FILENO, chunk_.data(), chunk_.size());
   if (n < 0) throw std::runtime_error(std::string("reading stdin: ") + std::strerror(errno));
+  // It never holds more than the limit and one read (a longer line is
+  // refused, a longer msgpack value too). Past one read, it gets all that
+  // room at once: growing by doubling would hold twice the limit for the
+  // copy at its last growth.
+  const std::size_t most = opts_.max_size + read_chunk;
+  if (buffer_.size() + static_cast<std::size_t>(n) > read_chunk && buffer_.capacity() < most)
+    buffer_.reserve(most);
   // Appended, so a pipe's 64 KiB reads cost what they bring, not a chunk.
   buffer_.append(chunk_.data(), static_cast<std::size_t>(n));
   if (n == 0) eof_ = true;
