@@ -62,6 +62,22 @@ inline std::string wait_for_stderr(process& p, const std::string& text,
   }
 }
 
+// Waits until p handles sig (SigCgt in its /proc status), so that a signal
+// sent then is one the tool handles, not one that kills it before it has
+// set up. Polls /proc, the only place that tells; fails past the timeout.
+inline void wait_for_handler(process& p, int sig, std::chrono::milliseconds timeout = line_deadline) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const std::uint64_t bit = std::uint64_t{1} << (sig - 1);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream status("/proc/" + std::to_string(p.pid()) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+      if (line.rfind("SigCgt:", 0) == 0 && (std::stoull(line.substr(7), nullptr, 16) & bit)) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  FAIL("the tool did not install a handler for signal " << sig << " within " << timeout.count() << " ms");
+}
+
 // The first endpoint of a tool's -v readiness line, without its '@' or '>':
 // "zmq-sub: ready: @tcp://127.0.0.1:41234" gives "tcp://127.0.0.1:41234".
 inline std::string ready_endpoint(process& p) {

@@ -252,6 +252,43 @@ TEST_CASE("zmq-pub: SHALL skip blank stdin lines and send a last line that has n
   CHECK(exit_code(pub) == 0);
 }
 
+TEST_CASE("zmq-pub: SHALL not send a line, a msgpack value or -s input that a signal cut short, "
+          "say so, and exit 0") {
+  process sub(tool({"zmq-sub", "@tcp://127.0.0.1:*", "-v", "-C", "3"}));
+  const auto endpoint = ready_endpoint(sub);
+  const auto stop = [&](process& pub, const std::string& said) {
+    pub.kill(SIGTERM);
+    CHECK(exit_code(pub) == 0);
+    CHECK(pub.stderr_text() == said);
+  };
+  {
+    process pub(tool({"zmq-pub", ">" + endpoint, "--wait-subscribers", "1", "-l"}));
+    pub.write_stdin("whole\npart");  // stdin stays open: the line goes on
+    CHECK(next_line(sub) == "whole");
+    stop(pub, "zmq-pub: line 2: stopped by a signal after 4 bytes, before its end: not sent\n");
+  }
+  {
+    process pub(tool({"zmq-pub", ">" + endpoint, "--wait-subscribers", "1", "--in-format", "msgpack"}));
+    pub.write_stdin(std::string("\x01\xc4\x10" "abc", 6));  // 1, then 3 of bin 8's 16 bytes
+    CHECK(next_line(sub) == "1");
+    stop(pub, "zmq-pub: stdin byte 1 (value 2): stopped by a signal after 5 bytes, before its end: not sent\n");
+  }
+  {
+    process pub(tool({"zmq-pub", ">" + endpoint, "-s"}));
+    wait_for_handler(pub, SIGTERM);
+    pub.write_stdin("all of it?");
+    pub.kill(SIGTERM);
+    CHECK(exit_code(pub) == 0);
+    const auto said = pub.stderr_text();  // whether the bytes were read before the signal or not
+    CHECK(said.rfind("zmq-pub: stdin: stopped by a signal after ", 0) == 0);
+    CHECK(said.find(" bytes, before its end: not sent\n") != std::string::npos);
+  }
+  // Nothing of them came: the next message is the marker.
+  CHECK(run({"zmq-pub", ">" + endpoint, "--wait-subscribers", "1", "-m", "marker"}).exit_code == 0);
+  CHECK(next_line(sub) == "marker");
+  CHECK(exit_code(sub) == 0);
+}
+
 TEST_CASE("zmq-sub: SHALL print each message with an -F template") {
   process sub(tool({"zmq-sub", "@tcp://127.0.0.1:*", "-v", "-C", "2", "-F",
                     "{{topic}} {{seq}} {{payload}}"}));

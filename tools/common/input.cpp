@@ -139,7 +139,7 @@ message_source::message_source(const input_options& opts, reporter report)
     const int fd = ::open(opts_.file.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw std::runtime_error("cannot read " + opts_.file + ": " + std::strerror(errno));
     try {
-      units_.push_back(read_bounded(fd, opts_.file));
+      if (auto whole = read_bounded(fd, opts_.file)) units_.push_back(std::move(*whole));
     } catch (...) {
       ::close(fd);
       throw;
@@ -147,13 +147,18 @@ message_source::message_source(const input_options& opts, reporter report)
     ::close(fd);
   } else if (opts_.slurp) {
     mode_ = mode::whole;
-    units_.push_back(read_bounded(STDIN_FILENO, "stdin"));
+    if (auto whole = read_bounded(STDIN_FILENO, "stdin")) units_.push_back(std::move(*whole));
   } else {
     mode_ = opts_.format == "msgpack" ? mode::msgpack_stream : mode::lines;
   }
 }
 
-std::string message_source::read_bounded(int fd, const std::string& name) const {
+void message_source::cut_short(const std::string& what, std::size_t bytes) const {
+  report_(what + ": stopped by a signal after " + std::to_string(bytes) +
+          " bytes, before its end: not sent");
+}
+
+std::optional<std::string> message_source::read_bounded(int fd, const std::string& name) const {
   std::string out;
   struct stat st {};
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) > opts_.max_size)
@@ -170,7 +175,11 @@ std::string message_source::read_bounded(int fd, const std::string& name) const 
     const auto n = read_until_stopped(fd, out.data() + old, read_chunk);
     if (n < 0) throw std::runtime_error("reading " + name + ": " + std::strerror(errno));
     out.resize(old + static_cast<std::size_t>(n));
-    if (n == 0) return out;  // the end, or stopped by a signal
+    if (n == 0 && stop_requested()) {
+      cut_short(name, out.size());
+      return std::nullopt;
+    }
+    if (n == 0) return out;
     if (out.size() > opts_.max_size)
       throw std::runtime_error(name + ": more than " + std::to_string(opts_.max_size) +
                                " bytes, over the limit (--max-size): not sent");
@@ -198,7 +207,10 @@ bool message_source::read_more() {
     buffer_.reserve(most);
   // Appended, so a pipe's 64 KiB reads cost what they bring, not a chunk.
   buffer_.append(chunk_.data(), static_cast<std::size_t>(n));
-  if (n == 0) eof_ = true;
+  if (n == 0) {
+    eof_ = true;
+    stopped_ = stop_requested();
+  }
   return n > 0;
 }
 
@@ -232,6 +244,11 @@ std::optional<message_source::unit> message_source::next_line() {
     }
     if (!read_more()) {
       if (buffer_pos_ >= buffer_.size()) return std::nullopt;
+      if (stopped_) {  // the signal came in the middle of this line
+        cut_short("line " + std::to_string(line_no_ + 1), buffer_.size() - buffer_pos_);
+        buffer_pos_ = scan_pos_ = buffer_.size();
+        return std::nullopt;
+      }
       const auto last = from(buffer_pos_, buffer_.size());  // a last line without '\n'
       buffer_pos_ = scan_pos_ = buffer_.size();
       return last;
@@ -252,6 +269,12 @@ std::optional<std::string_view> message_source::next_msgpack_value() {
         buffer_pos_ += value.size();
         return value;
       } catch (const zmqkit::decode_error& e) {
+        if (r.incomplete() && stopped_) {
+          cut_short("stdin byte " + std::to_string(consumed_ + buffer_pos_) + " (" + where_ + ")",
+                    rest.size());
+          buffer_pos_ = buffer_.size();
+          return std::nullopt;
+        }
         if (!r.incomplete() || eof_)
           throw std::runtime_error("stdin byte " + std::to_string(consumed_ + buffer_pos_) + " (" +
                                    where_ + "): " + e.what() +
@@ -268,7 +291,7 @@ std::optional<message_source::unit> message_source::next_unit() {
     case mode::messages:
     case mode::whole: {
       const auto total = limit >= 0 ? static_cast<std::uint64_t>(limit) : units_.size();
-      if (produced_ >= total) return std::nullopt;
+      if (units_.empty() || produced_ >= total) return std::nullopt;
       const auto i = produced_ % units_.size();
       where_ = mode_ == mode::messages ? "message " + std::to_string(i + 1)
                : opts_.file.empty()    ? "stdin"

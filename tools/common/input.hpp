@@ -45,8 +45,11 @@ struct input_options {
 // the callback with its position, counted in rejected(), and skipped,
 // unless strict: then next() throws. Input that cannot go on (a msgpack
 // value too large to read, stdin or a file over max_size with -s or -f)
-// throws std::runtime_error naming where. Memory stays within about
-// max_size plus one read, whatever the input.
+// throws std::runtime_error naming where. A unit cut short by SIGINT or
+// SIGTERM (a line without its end, a partial msgpack value, -s or -f not
+// read to the end) is not a message: it is reported as not sent, and is
+// not counted as rejected. Memory stays within about max_size plus one
+// read, whatever the input.
 class message_source {
  public:
   using reporter = std::function<void(const std::string&)>;
@@ -71,8 +74,11 @@ class message_source {
   bool read_more();
   std::optional<unit> next_line();
   std::optional<std::string_view> next_msgpack_value();
-  // All of fd (stdin, or -f's file) as one unit; throws past max_size.
-  std::string read_bounded(int fd, const std::string& name) const;
+  // All of fd (stdin, or -f's file) as one unit; throws past max_size;
+  // nullopt when a signal stopped the reading before the end.
+  std::optional<std::string> read_bounded(int fd, const std::string& name) const;
+  // A unit the signal cut short: said on stderr, never sent.
+  void cut_short(const std::string& what, std::size_t bytes) const;
 
   input_options opts_;
   reporter report_;
@@ -89,6 +95,7 @@ class message_source {
   std::uint64_t consumed_ = 0;      // stdin bytes dropped from buffer_'s front
   bool skipping_line_ = false;      // inside a line refused as too long
   bool eof_ = false;
+  bool stopped_ = false;            // eof_ came from a signal, not the input's end
   std::uint64_t produced_ = 0, line_no_ = 0, rejected_ = 0;
 };
 
