@@ -72,6 +72,16 @@ TEST_CASE("tools: SHALL keep descriptors 0, 1 and 2 open, so a closed stdout is 
   CHECK(pub_closed_in.stderr_text() == "zmq-pub: reading stdin: Bad file descriptor\n");
 }
 
+TEST_CASE("tools: SHALL exit 1 with one line when --help cannot be written to stdout") {
+  for (const char* name : {"zmq-pub", "zmq-sub", "zmq-push", "zmq-pull", "zmq-req", "zmq-rep",
+                           "zmq-forwarder", "zmq-journal", "zmq-keygen", "zmq-bench"}) {
+    CAPTURE(name);
+    process p({"/bin/sh", "-c", "exec " + tool_path(name) + " --help >/dev/full"});
+    CHECK(exit_code(p) == 1);
+    CHECK(p.stderr_text() == std::string(name) + ": writing stdout: No space left on device\n");
+  }
+}
+
 TEST_CASE("tools: SHALL exit without waiting out --linger when a connecting tool never connected") {
   // A SUB's only outgoing messages are its subscriptions, which every new
   // connection gets again, and a durable subscriber that never reached its

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <limits>
@@ -427,14 +428,22 @@ void keep_standard_fds_open() noexcept {
 int run_tool(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
   const std::string tool = app.get_name();
   keep_standard_fds_open();
+  // --help and --version print on stdout; a stdout that cannot take it
+  // (a full disk, a closed pipe) is an error, as for any other output.
+  const auto print = [&](const CLI::Error& e) {
+    const int code = app.exit(e);
+    if (std::cout.flush()) return code;
+    say(tool, std::string("writing stdout: ") + std::strerror(errno));
+    return static_cast<int>(exit_failure);
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return print(e);
   } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+    return print(e);
   } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
+    return print(e);
   } catch (const CLI::ParseError& e) {
     say(tool, std::string(e.what()) + " (see " + tool + " --help)");
     return exit_usage;
