@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -283,6 +284,36 @@ std::optional<std::string_view> message_source::next_msgpack_value() {
     }
     if (!read_more() && buffer_pos_ >= buffer_.size()) return std::nullopt;
   }
+}
+
+void message_source::stopped() {
+  const std::string_view rest(buffer_.data() + buffer_pos_, buffer_.size() - buffer_pos_);
+  if (rest.empty() || skipping_line_) return;
+  if (mode_ == mode::lines) {
+    // Whole lines after the last one sent are only not sent; the one
+    // after the last newline is cut short.
+    const auto last_nl = rest.rfind('\n');
+    const auto partial = last_nl == std::string_view::npos ? rest : rest.substr(last_nl + 1);
+    if (partial.empty()) return;
+    const auto lines = static_cast<std::uint64_t>(std::count(rest.begin(), rest.end(), '\n'));
+    cut_short("line " + std::to_string(line_no_ + lines + 1), partial.size());
+  } else if (mode_ == mode::msgpack_stream) {
+    std::size_t at = 0, values = 0;
+    while (at < rest.size()) {
+      zmqkit::msgpack_reader r(rest.substr(at), opts_.max_size);
+      try {
+        at += r.skip_value("input").size();
+        ++values;
+      } catch (const zmqkit::decode_error&) {
+        break;  // the partial one, or bad bytes that were never going out
+      }
+    }
+    if (at < rest.size())
+      cut_short("stdin byte " + std::to_string(consumed_ + buffer_pos_ + at) + " (value " +
+                    std::to_string(produced_ + rejected_ + values + 1) + ")",
+                rest.size() - at);
+  }
+  buffer_pos_ = scan_pos_ = buffer_.size();
 }
 
 std::optional<message_source::unit> message_source::next_unit() {

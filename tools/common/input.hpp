@@ -61,6 +61,9 @@ class message_source {
   // found it too large): reported and counted as bad input is.
   void reject(const std::string& reason);
   std::uint64_t rejected() const noexcept { return rejected_; }
+  // The sender stopped on a signal: says which unit read so far is cut
+  // short (a line without its end, a partial msgpack value), if one is.
+  void stopped();
 
  private:
   struct unit {

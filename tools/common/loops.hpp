@@ -165,6 +165,7 @@ int send_loop(const std::string& tool, message_source& source, const send_option
     }
     ++sent;
   }
+  if (stop_requested()) source.stopped();
   if (source.rejected() > 0) {
     say(tool, std::to_string(source.rejected()) + " input(s) rejected, " + std::to_string(sent) +
                   " sent");
