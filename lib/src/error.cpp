@@ -1,5 +1,7 @@
 #include <zmqkit/error.hpp>
 
+#include <zmqkit/detail/zmq_error.hpp>
+
 #include <zmq.h>
 
 namespace zmqkit {

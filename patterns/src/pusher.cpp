@@ -11,6 +11,8 @@
 
 #include <stdexcept>
 
+#include <zmqkit/detail/zmq_error.hpp>
+
 namespace zmqkit {
 namespace {
 // The events of a connection's life. Not ZMQ_EVENT_ALL: an event sent

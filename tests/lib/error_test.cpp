@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <zmqkit/error.hpp>
+#include <zmqkit/detail/zmq_error.hpp>
 
 #include <cerrno>
 #include <stdexcept>

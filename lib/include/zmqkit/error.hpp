@@ -36,23 +36,4 @@ class decode_error : public std::runtime_error {
   std::string field_;
 };
 
-namespace detail {
-// Runs f and turns cppzmq's zmq::error_t into zmqkit::error prefixed by
-// context, so callers of zmqkit see one exception type for the environment.
-template <class F>
-decltype(auto) translate(const char* context, F&& f);
-[[noreturn]] void throw_zmq(int errnum, const std::string& context);
-}  // namespace detail
-
 }  // namespace zmqkit
-
-#include <zmq.hpp>
-
-template <class F>
-decltype(auto) zmqkit::detail::translate(const char* context, F&& f) {
-  try {
-    return f();
-  } catch (const zmq::error_t& e) {
-    throw_zmq(e.num(), context);
-  }
-}
