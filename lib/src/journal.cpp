@@ -87,6 +87,10 @@ std::string durability::to_string() const {
 }
 
 struct journal::state {
+  // Reads dir's segments, repairs what a writable open repairs, and returns
+  // the state a journal (and its readers) share.
+  static std::shared_ptr<state> load(const std::string& dir, options opts, bool read_only);
+
   std::string dir;
   options opts;
   bool read_only = false;
@@ -364,10 +368,8 @@ journal::journal(journal&&) noexcept = default;
 journal& journal::operator=(journal&&) noexcept = default;
 journal::~journal() = default;
 
-namespace {
-
-std::shared_ptr<journal::state> load(const std::string& dir, journal::options opts,
-                                     bool read_only) {
+std::shared_ptr<journal::state> journal::state::load(const std::string& dir, options opts,
+                                                   bool read_only) {
   auto st = std::make_shared<journal::state>();
   auto& s = *st;
   s.dir = dir;
@@ -553,14 +555,12 @@ std::shared_ptr<journal::state> load(const std::string& dir, journal::options op
   return st;
 }
 
-}  // namespace
-
 journal journal::open(const std::string& dir, options opts) {
-  return journal(load(dir, std::move(opts), false));
+  return journal(state::load(dir, std::move(opts), false));
 }
 
 journal journal::open_read_only(const std::string& dir) {
-  return journal(load(dir, {}, true));
+  return journal(state::load(dir, {}, true));
 }
 
 // --- writing -----------------------------------------------------------------
