@@ -53,7 +53,11 @@ struct segment {
   std::vector<index_entry> index;          // sparse, by offset
 };
 
-bool disk_full(int errnum) { return errnum == ENOSPC || errnum == EDQUOT; }
+// EDQUOT has no std::errc; the error category maps it to the generic one too.
+bool disk_full(const std::error_code& c) {
+  return c == std::errc::no_space_on_device ||
+         c == std::error_condition(EDQUOT, std::generic_category());
+}
 
 void note_index(std::vector<index_entry>& index, const index_entry& e) {
   if (index.empty() || e.offset >= index.back().offset + index_spacing) index.push_back(e);
@@ -151,7 +155,7 @@ struct journal::state {
     try {
       detail::write_all(tail_fd.get(), pending, t.path);
     } catch (const error& e) {
-      if (!disk_full(e.code().value())) fail(e);
+      if (!disk_full(e.code())) fail(e);
       try {
         detail::truncate_file(tail_fd.get(), t.bytes, t.path);
       } catch (const error& te) {
@@ -189,7 +193,7 @@ struct journal::state {
       detail::sync_data(fd.get(), path);
       detail::sync_directory(dir);
     } catch (const error& e) {
-      if (!disk_full(e.code().value())) fail(e);
+      if (!disk_full(e.code())) fail(e);
       ::unlink(path.c_str());
       throw journal_full(e.code().value(),
                          "journal " + dir + ": disk full, cannot start segment " + path);

@@ -13,12 +13,19 @@
 
 namespace zmqkit {
 
-// The error category of ZeroMQ's errno values; message() uses zmq_strerror,
-// so libzmq's own codes (EFSM, ETERM, EMTHREAD...) read correctly.
+// The error category of zmqkit's errno values, from libzmq and from the
+// system (a full disk). message() uses zmq_strerror, so libzmq's own codes
+// (EFSM, ETERM, EMTHREAD...) read correctly. Every value that is a system
+// errno compares equal to its std::errc, as std::generic_category's do:
+//   catch (const zmqkit::error& e) {
+//     if (e.code() == std::errc::no_space_on_device) ...
+//   }
 const std::error_category& zmq_category() noexcept;
 
-// An environmental failure: a bind that failed, a context that was terminated.
-// code() carries the errno value in zmq_category().
+// An environmental failure: a bind that failed, a context that was terminated,
+// a disk that is full. code() carries the errno value in zmq_category();
+// compare it with a std::errc (or, for libzmq's own codes such as ETERM, with
+// std::error_code(ETERM, zmq_category())), not by value().
 class error : public std::system_error {
  public:
   error(int errnum, const std::string& what_arg);
