@@ -410,7 +410,7 @@ bool stop_requested() noexcept { return stop_flag.load(); }
 
 bool interrupted(const std::exception& e) noexcept {
   const auto* z = dynamic_cast<const zmqkit::error*>(&e);
-  return z != nullptr && z->code().value() == EINTR;
+  return z != nullptr && z->code() == std::errc::interrupted;
 }
 
 void keep_standard_fds_open() noexcept {
