@@ -5,6 +5,7 @@
 # nlohmann-json3-dev, prometheus-cpp-dev and doctest-dev).
 include(CMakeFindDependencyMacro)
 
+find_dependency(Threads)   # the authenticator and the forwarder start threads
 find_dependency(cppzmq)    # imports libzmq as well
 find_dependency(msgpack)   # msgpack-cxx 4.x: target msgpackc-cxx
 find_dependency(PkgConfig)
@@ -18,9 +19,6 @@ endif()
 
 # Build-only dependencies, looked up when zmqkit itself is being built (never
 # by a consumer's find_package(zmqkit)).
-if(ZMQKIT_BUILDING)
-  find_package(Threads REQUIRED)
-endif()
 if(ZMQKIT_BUILDING AND ZMQKIT_BUILD_TESTS)
   find_package(doctest REQUIRED)
   include(${doctest_DIR}/doctest.cmake)

@@ -45,7 +45,7 @@ struct notifier {
     const int before = quantity[c.cart];
     quantity[c.cart] = c.quantity;
     if (before < threshold && c.quantity >= threshold) {
-      std::this_thread::sleep_for(150ms);  // the mail server is slow
+      std::this_thread::sleep_for(150ms);  // allow-sleep: the mail server is slow
       sent.push_back(c.cart + "@" + std::to_string(c.quantity));
       std::cout << "[notifier] " << c.cart << " reached " << c.quantity << " items: mail sent\n";
     }

@@ -35,7 +35,7 @@ int main() {
           [&](const zmqkit::message& m) {
             const auto sku = m.payload_as<std::string>();
             if (sku == "sku-2" && slow_once++ == 0)
-              std::this_thread::sleep_for(500ms);  // longer than the requester waits
+              std::this_thread::sleep_for(500ms);  // allow-sleep: longer than the requester waits
             const auto it = prices.find(sku);
             if (it == prices.end()) throw std::runtime_error("unknown item " + sku);
             return it->second;

@@ -57,7 +57,7 @@ int work(const std::string& name, const std::string& replay, const std::string& 
   zmqkit::event_bus bus(ctx, source, o);
   bus.on<shop::job>("job", [&](const shop::job& j) {
     std::cout << name << " started job " << j.id << std::endl;
-    std::this_thread::sleep_for(200ms);  // the work
+    std::this_thread::sleep_for(200ms);  // allow-sleep: the work
     const std::string file = done_dir + "/job-" + std::to_string(j.id);
     std::ofstream(file + ".tmp") << name << "\n";
     std::rename((file + ".tmp").c_str(), file.c_str());

@@ -27,7 +27,7 @@ wait_for() {
   limit=$(( $(date +%s) + $1 ))
   until eval "$2"; do
     if [ "$(date +%s)" -ge "$limit" ]; then echo "work queue: FAILED, timed out waiting for: $2" >&2; exit 1; fi
-    sleep 0.05
+    sleep 0.05  # allow-sleep: polls a file or a log line, up to the deadline
   done
 }
 

@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
           if (m) answer(*m);
         } catch (const zmqkit::error& e) {
           // The replier answered with an error in its place; serving goes on.
-          if (e.code().value() != EMSGSIZE) throw;
+          if (e.code() != std::errc::message_size) throw;
           say(tool, "reply to seq " + std::to_string(m->seq()) + ": " + too_large_text(e));
         }
         return m;

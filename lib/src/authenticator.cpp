@@ -13,6 +13,7 @@
 #include <set>
 
 #include <zmqkit/curve.hpp>
+#include <zmqkit/detail/zmq_error.hpp>
 #include <zmqkit/error.hpp>
 
 namespace zmqkit {

@@ -5,6 +5,7 @@
 
 #include <zmq.hpp>
 
+#include <zmqkit/detail/zmq_error.hpp>
 #include <zmqkit/error.hpp>
 #include <zmqkit/socket_options.hpp>
 

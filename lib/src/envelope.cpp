@@ -1,5 +1,7 @@
 #include <zmqkit/envelope.hpp>
 
+#include <zmqkit/detail/tsan.hpp>
+#include <zmqkit/detail/zmq_error.hpp>
 #include <zmqkit/msgpack_reader.hpp>
 
 #include <cassert>

@@ -1,14 +1,29 @@
 #include <zmqkit/error.hpp>
 
+#include <zmqkit/detail/zmq_error.hpp>
+
 #include <zmq.h>
 
 namespace zmqkit {
 namespace {
 
+// One category for every errno zmqkit reports, from libzmq or from the
+// system (the journal's and the dedup window's disk errors), so a caller
+// catches one zmqkit::error and reads one message() style. The values below
+// ZMQ_HAUSNUMERO are the system's errno values (libzmq uses the system's own
+// on Linux), so default_error_condition hands them to std::generic_category:
+// `code() == std::errc::no_space_on_device` then holds as it does for a
+// std::system_error from the standard library. libzmq's own codes (EFSM,
+// ETERM...) have no std::errc and stay in this category.
+// (docs/design-notes.md, "One error category, compared with std::errc".)
 class zmq_error_category final : public std::error_category {
  public:
   const char* name() const noexcept override { return "zmq"; }
   std::string message(int ev) const override { return zmq_strerror(ev); }
+  std::error_condition default_error_condition(int ev) const noexcept override {
+    if (ev >= 0 && ev < ZMQ_HAUSNUMERO) return {ev, std::generic_category()};
+    return {ev, *this};
+  }
 };
 
 }  // namespace

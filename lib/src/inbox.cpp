@@ -1,5 +1,7 @@
 #include <zmqkit/inbox.hpp>
 
+#include <zmqkit/detail/zmq_error.hpp>
+
 namespace zmqkit {
 
 void inbox::set_timeout(zmq::socket_t& socket, int ms) {

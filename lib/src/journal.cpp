@@ -53,7 +53,11 @@ struct segment {
   std::vector<index_entry> index;          // sparse, by offset
 };
 
-bool disk_full(int errnum) { return errnum == ENOSPC || errnum == EDQUOT; }
+// EDQUOT has no std::errc; the error category maps it to the generic one too.
+bool disk_full(const std::error_code& c) {
+  return c == std::errc::no_space_on_device ||
+         c == std::error_condition(EDQUOT, std::generic_category());
+}
 
 void note_index(std::vector<index_entry>& index, const index_entry& e) {
   if (index.empty() || e.offset >= index.back().offset + index_spacing) index.push_back(e);
@@ -87,6 +91,10 @@ std::string durability::to_string() const {
 }
 
 struct journal::state {
+  // Reads dir's segments, repairs what a writable open repairs, and returns
+  // the state a journal (and its readers) share.
+  static std::shared_ptr<state> load(const std::string& dir, options opts, bool read_only);
+
   std::string dir;
   options opts;
   bool read_only = false;
@@ -147,7 +155,7 @@ struct journal::state {
     try {
       detail::write_all(tail_fd.get(), pending, t.path);
     } catch (const error& e) {
-      if (!disk_full(e.code().value())) fail(e);
+      if (!disk_full(e.code())) fail(e);
       try {
         detail::truncate_file(tail_fd.get(), t.bytes, t.path);
       } catch (const error& te) {
@@ -185,7 +193,7 @@ struct journal::state {
       detail::sync_data(fd.get(), path);
       detail::sync_directory(dir);
     } catch (const error& e) {
-      if (!disk_full(e.code().value())) fail(e);
+      if (!disk_full(e.code())) fail(e);
       ::unlink(path.c_str());
       throw journal_full(e.code().value(),
                          "journal " + dir + ": disk full, cannot start segment " + path);
@@ -364,10 +372,8 @@ journal::journal(journal&&) noexcept = default;
 journal& journal::operator=(journal&&) noexcept = default;
 journal::~journal() = default;
 
-namespace {
-
-std::shared_ptr<journal::state> load(const std::string& dir, journal::options opts,
-                                     bool read_only) {
+std::shared_ptr<journal::state> journal::state::load(const std::string& dir, options opts,
+                                                   bool read_only) {
   auto st = std::make_shared<journal::state>();
   auto& s = *st;
   s.dir = dir;
@@ -553,14 +559,12 @@ std::shared_ptr<journal::state> load(const std::string& dir, journal::options op
   return st;
 }
 
-}  // namespace
-
 journal journal::open(const std::string& dir, options opts) {
-  return journal(load(dir, std::move(opts), false));
+  return journal(state::load(dir, std::move(opts), false));
 }
 
 journal journal::open_read_only(const std::string& dir) {
-  return journal(load(dir, {}, true));
+  return journal(state::load(dir, {}, true));
 }
 
 // --- writing -----------------------------------------------------------------

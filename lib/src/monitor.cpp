@@ -1,5 +1,6 @@
 #include <zmqkit/monitor.hpp>
 
+#include <zmqkit/detail/zmq_error.hpp>
 #include <zmqkit/error.hpp>
 
 #include <atomic>

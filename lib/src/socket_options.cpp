@@ -1,5 +1,6 @@
 #include <zmqkit/socket_options.hpp>
 
+#include <zmqkit/detail/zmq_error.hpp>
 #include <zmqkit/error.hpp>
 
 namespace zmqkit {

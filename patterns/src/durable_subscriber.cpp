@@ -26,6 +26,7 @@
 #include <stdexcept>
 
 #include <zmqkit/cursor_store.hpp>
+#include <zmqkit/detail/zmq_error.hpp>
 #include <zmqkit/msgpack_reader.hpp>
 
 #include "frames.hpp"

@@ -1,7 +1,7 @@
 #include <zmqkit/event_bus.hpp>
 
 #include <algorithm>
-#include <cerrno>
+#include <system_error>
 
 #include <zmqkit/publisher.hpp>
 #include <zmqkit/reliable_publisher.hpp>
@@ -93,7 +93,7 @@ void event_bus::run() {
     try {
       (void)poll(std::chrono::milliseconds(200));
     } catch (const error& e) {
-      if (e.code().value() == EINTR && stop_) break;  // the signal that called stop()
+      if (e.code() == std::errc::interrupted && stop_) break;  // the signal that called stop()
       throw;
     }
   }

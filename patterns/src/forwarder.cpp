@@ -130,7 +130,7 @@ forwarder::impl::impl(zmq::context_t& zc, options opts)
         if (o.journal_dir.empty()) throw std::invalid_argument("forwarder: no journal directory");
         if (o.intake.empty() && o.frontend.empty())
           throw std::invalid_argument("forwarder: needs an intake or a frontend endpoint");
-        if (o.link_heartbeat < 0ms || o.link_heartbeat > 3600s)
+        if (o.link_heartbeat < std::chrono::seconds(0) || o.link_heartbeat > std::chrono::seconds(3600))
           throw std::invalid_argument("forwarder: link_heartbeat must be from 0 to 3600 s");
         auto jo = o.journal_options;
         if (!jo.on_problem) jo.on_problem = [this](const std::string& l) { log(l); };

@@ -84,7 +84,9 @@ struct forwarder_context {
     try {
       save();
     } catch (const error& e) {
-      if (e.code().value() != ENOSPC && e.code().value() != EDQUOT) throw;
+      if (e.code() != std::errc::no_space_on_device &&
+          e.code() != std::error_condition(EDQUOT, std::generic_category()))
+        throw;
       if (!cursors_full) log(std::string(e.what()) + "; positions kept in memory until space returns");
       cursors_full = true;
       return false;

@@ -2,6 +2,7 @@
 
 #include <msgpack.hpp>
 
+#include <zmqkit/detail/tsan.hpp>
 #include <zmqkit/envelope.hpp>
 #include <zmqkit/msgpack_reader.hpp>
 

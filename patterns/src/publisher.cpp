@@ -6,6 +6,8 @@
 // so publish() drains them now and then to keep that queue small.
 #include <zmqkit/publisher.hpp>
 
+#include <zmqkit/detail/zmq_error.hpp>
+
 
 namespace zmqkit {
 namespace {

@@ -4,6 +4,8 @@
 // duplicates are counted per pusher.
 #include <zmqkit/puller.hpp>
 
+#include <zmqkit/detail/zmq_error.hpp>
+
 namespace zmqkit {
 
 puller::puller(zmq::context_t& context, options opts)

@@ -11,7 +11,12 @@
 
 #include <stdexcept>
 
+#include <zmqkit/detail/zmq_error.hpp>
+
 namespace zmqkit {
+
+using namespace std::chrono_literals;
+
 namespace {
 // The events of a connection's life. Not ZMQ_EVENT_ALL: an event sent
 // while bind() fails (BIND_FAILED) overwrites its errno, and "bind tcp://

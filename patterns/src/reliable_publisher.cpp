@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include <zmqkit/detail/zmq_error.hpp>
 #include <zmqkit/msgpack_reader.hpp>
 
 #include "frames.hpp"

@@ -7,6 +7,8 @@
 
 #include <stdexcept>
 
+#include <zmqkit/detail/zmq_error.hpp>
+
 namespace zmqkit {
 
 replier::replier(zmq::context_t& context, options opts)

@@ -10,6 +10,8 @@
 // for (zmq-req stopped by a signal with no replier took the 1 s linger).
 #include <zmqkit/requester.hpp>
 
+#include <zmqkit/detail/zmq_error.hpp>
+
 namespace zmqkit {
 
 requester::requester(zmq::context_t& context, options opts)

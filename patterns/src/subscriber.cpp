@@ -7,6 +7,8 @@
 // that are not losses.
 #include <zmqkit/subscriber.hpp>
 
+#include <zmqkit/detail/zmq_error.hpp>
+
 namespace zmqkit {
 
 subscriber::subscriber(zmq::context_t& context, options opts)

@@ -148,7 +148,7 @@ PLANS = {
                 {"doc": 0, "as": "term", "out": [r"^\S+Z app\.log GET /index\.html 200$"]},
                 {"doc": 1, "as": "term"},
                 # tail -F and the subscription each take their time to start:
-                # the log grows until the block ends.
+                # the log grows until the block ends (allow-sleep: the writer's pace).
                 {"cmd": "while :; do echo 'GET /index.html 200' >> app.log; sleep 0.2; done",
                  "as": "term"},
             ]}),
@@ -405,7 +405,7 @@ class Runner:
             if time.monotonic() > deadline or (wait and proc.poll() is not None and
                                                time.monotonic() > deadline - DEADLINE + 1):
                 raise Failure(self.describe(proc, "expected " + "; ".join(missing)))
-            time.sleep(0.05)
+            time.sleep(0.05)  # allow-sleep: polls files a child writes, up to the deadline
 
     def wait_file(self, spec):
         path, pattern = spec
@@ -414,7 +414,7 @@ class Runner:
         while time.monotonic() < deadline:
             if os.path.exists(full) and re.search(pattern, self.read(full)):
                 return
-            time.sleep(0.05)
+            time.sleep(0.05)  # allow-sleep: polls a file a child writes, up to the deadline
         text = self.read(full) if os.path.exists(full) else "(no such file)"
         raise Failure("%s does not match %s: %r" % (path, pattern, text[-300:]))
 

@@ -117,7 +117,7 @@ TEST_CASE("dedup_window: SHALL refuse an insert the disk cannot take and leave t
       w.insert(id(9), s + 1);
     } catch (const zmqkit::error& e) {
       refused = true;
-      CHECK(e.code().value() == ENOSPC);
+      CHECK(e.code() == std::errc::no_space_on_device);
     }
   }
   REQUIRE(refused);

@@ -93,7 +93,7 @@ TEST_CASE("publisher: SHALL throw zmqkit::error naming an endpoint it cannot bin
     FAIL("binding a port in use should throw");
   } catch (const zmqkit::error& e) {
     CHECK(std::string(e.what()).find(first.endpoints().at(0)) != std::string::npos);
-    CHECK(e.code().value() == EADDRINUSE);
+    CHECK(e.code() == std::errc::address_in_use);
   }
 }
 

@@ -71,6 +71,7 @@ TEST_CASE("run_command: SHALL kill what the command left running in the backgrou
   // The background sleep holds stdout open: without the group kill, the
   // result would wait for the 60 s deadline.
   const auto start = std::chrono::steady_clock::now();
+  // allow-sleep: the background child the runner must kill, not a wait
   const auto r = run_command("sleep 100 & echo $!", "", {}, 60s, mib);
   CHECK(r.how == ending::exited);
   CHECK(r.exit_status == 0);
@@ -81,6 +82,7 @@ TEST_CASE("run_command: SHALL kill what the command left running in the backgrou
 
 TEST_CASE("run_command: SHALL kill the command's whole process group at the deadline") {
   const auto start = std::chrono::steady_clock::now();
+  // allow-sleep: the background child the runner must kill, not a wait
   const auto r = run_command("sleep 100 & echo $!; wait", "", {}, 2s, mib);
   CHECK(r.how == ending::timed_out);
   CHECK(seconds_since(start) < 30);
@@ -88,6 +90,7 @@ TEST_CASE("run_command: SHALL kill the command's whole process group at the dead
   CHECK(process_ended(first_pid(r.out), 5s));
 
   SUBCASE("and the same when stdout overflows") {
+    // allow-sleep: the background child the runner must kill, not a wait
     const auto big = run_command("sleep 100 & echo $!; yes", "", {}, 60s, mib);
     CHECK(big.how == ending::too_big);
     CHECK(process_ended(first_pid(big.out), 5s));
@@ -100,6 +103,7 @@ TEST_CASE("run_command: SHALL end at the deadline when a process that left the g
   const auto start = std::chrono::steady_clock::now();
   // The command waits (on a FIFO) until the sleep has left its group.
   const auto r = run_command("f=$(mktemp -u); mkfifo \"$f\"; "
+                             // allow-sleep: the process that holds stdout, not a wait
                              "setsid sh -c 'echo $$; echo > \"$1\"; exec sleep 100' sh \"$f\" & "
                              "read x < \"$f\"; rm \"$f\"",
                              "", {}, 2s, mib);

@@ -73,6 +73,7 @@ inline void wait_for_handler(process& p, int sig, std::chrono::milliseconds time
     std::string line;
     while (std::getline(status, line))
       if (line.rfind("SigCgt:", 0) == 0 && (std::stoull(line.substr(7), nullptr, 16) & bit)) return;
+    // allow-sleep: polls /proc, which has no event for a handler being installed
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   FAIL("the tool did not install a handler for signal " << sig << " within " << timeout.count() << " ms");

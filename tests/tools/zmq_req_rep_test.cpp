@@ -147,6 +147,7 @@ TEST_CASE("zmq-rep: SHALL kill the --exec command's background children on a tim
   temp_dir d;
   const auto pid_file = d / "pid";
   process rep(tool({"zmq-rep", "@tcp://127.0.0.1:*", "-v", "-q", "-C", "1", "--exec-timeout", "1", "--exec",
+                    // allow-sleep: the background child the timeout must kill, not a wait
                     "sleep 100 & echo $! > " + pid_file + "; wait"}));
   const auto endpoint = ready_endpoint(rep);
   const auto req = run({"zmq-req", ">" + endpoint, "-m", "hi", "--timeout", "60", "--retries", "0"});
@@ -168,6 +169,7 @@ TEST_CASE("zmq-rep: SHALL stop at once on SIGTERM while an --exec command runs, 
   const int started = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   REQUIRE(started >= 0);
   process rep(tool({"zmq-rep", "@tcp://127.0.0.1:*", "-v", "-q", "--exec-timeout", "600", "--exec",
+                    // allow-sleep: the background child SIGTERM must kill, not a wait
                     "sleep 100 & echo $! > " + fifo + "; wait"}));
   const auto endpoint = ready_endpoint(rep);
   process req(tool({"zmq-req", ">" + endpoint, "-m", "hi", "--timeout", "600", "--retries", "0"}));

@@ -410,7 +410,7 @@ bool stop_requested() noexcept { return stop_flag.load(); }
 
 bool interrupted(const std::exception& e) noexcept {
   const auto* z = dynamic_cast<const zmqkit::error*>(&e);
-  return z != nullptr && z->code().value() == EINTR;
+  return z != nullptr && z->code() == std::errc::interrupted;
 }
 
 void keep_standard_fds_open() noexcept {
@@ -469,11 +469,11 @@ int run_tool(CLI::App& app, int argc, char** argv, const std::function<int()>& b
     say(tool, e.what());
     return exit_unavailable;
   } catch (const zmqkit::error& e) {
-    if (e.code().value() == EINTR) return finish(exit_ok);  // stopped by a signal
+    if (e.code() == std::errc::interrupted) return finish(exit_ok);  // stopped by a signal
     const auto what = std::string(e.what());
     // A bad address is the user's to fix: a usage error.
-    if (e.code().value() == EINVAL || e.code().value() == EPROTONOSUPPORT ||
-        e.code().value() == ENODEV) {
+    if (e.code() == std::errc::invalid_argument || e.code() == std::errc::protocol_not_supported ||
+        e.code() == std::errc::no_such_device) {
       say(tool, what + " (check the endpoint)");
       return exit_usage;
     }

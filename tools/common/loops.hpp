@@ -159,7 +159,7 @@ int send_loop(const std::string& tool, message_source& source, const send_option
                                 " in time (" + std::to_string(sent) + " sent)");
     } catch (const zmqkit::error& e) {
       if (interrupted(e)) break;
-      if (e.code().value() != EMSGSIZE) throw;
+      if (e.code() != std::errc::message_size) throw;
       source.reject(too_large_text(e));
       continue;
     }

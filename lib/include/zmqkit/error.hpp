@@ -13,12 +13,19 @@
 
 namespace zmqkit {
 
-// The error category of ZeroMQ's errno values; message() uses zmq_strerror,
-// so libzmq's own codes (EFSM, ETERM, EMTHREAD...) read correctly.
+// The error category of zmqkit's errno values, from libzmq and from the
+// system (a full disk). message() uses zmq_strerror, so libzmq's own codes
+// (EFSM, ETERM, EMTHREAD...) read correctly. Every value that is a system
+// errno compares equal to its std::errc, as std::generic_category's do:
+//   catch (const zmqkit::error& e) {
+//     if (e.code() == std::errc::no_space_on_device) ...
+//   }
 const std::error_category& zmq_category() noexcept;
 
-// An environmental failure: a bind that failed, a context that was terminated.
-// code() carries the errno value in zmq_category().
+// An environmental failure: a bind that failed, a context that was terminated,
+// a disk that is full. code() carries the errno value in zmq_category();
+// compare it with a std::errc (or, for libzmq's own codes such as ETERM, with
+// std::error_code(ETERM, zmq_category())), not by value().
 class error : public std::system_error {
  public:
   error(int errnum, const std::string& what_arg);
@@ -36,23 +43,4 @@ class decode_error : public std::runtime_error {
   std::string field_;
 };
 
-namespace detail {
-// Runs f and turns cppzmq's zmq::error_t into zmqkit::error prefixed by
-// context, so callers of zmqkit see one exception type for the environment.
-template <class F>
-decltype(auto) translate(const char* context, F&& f);
-[[noreturn]] void throw_zmq(int errnum, const std::string& context);
-}  // namespace detail
-
 }  // namespace zmqkit
-
-#include <zmq.hpp>
-
-template <class F>
-decltype(auto) zmqkit::detail::translate(const char* context, F&& f) {
-  try {
-    return f();
-  } catch (const zmq::error_t& e) {
-    throw_zmq(e.num(), context);
-  }
-}

@@ -209,9 +209,8 @@ class journal {
   const std::string& directory() const noexcept;
   const options& settings() const noexcept;
 
-  struct state;  // shared with readers
-
  private:
+  struct state;  // shared with readers
   explicit journal(std::shared_ptr<state> s);
   std::shared_ptr<state> s_;
 };

@@ -16,8 +16,6 @@
 
 namespace zmqkit {
 
-using namespace std::chrono_literals;
-
 // Wait without a deadline, where an API takes a timeout.
 inline constexpr std::chrono::milliseconds forever{-1};
 
@@ -38,24 +36,24 @@ struct curve_options {
 };
 
 struct socket_options {
-  std::chrono::milliseconds linger = 1000ms;  // close() never waits longer (SUB, PULL: 0)
+  std::chrono::milliseconds linger{1000};  // close() never waits longer (SUB, PULL: 0)
   std::int64_t max_message_size = default_max_message_size;  // larger frames drop the peer
   // ZMTP heartbeats, off by default: a PING or PONG that reaches a peer
   // which has just closed its socket makes its kernel answer with a reset,
   // and the reset throws away every message still in flight to us
   // (docs/design-notes.md, "Heartbeats off, TCP keepalive on").
-  std::chrono::milliseconds heartbeat_interval = 0ms;     // 0: no PING
-  std::chrono::milliseconds heartbeat_timeout = 5000ms;   // no traffic: peer is dead
-  std::chrono::milliseconds heartbeat_ttl = 10000ms;      // asked of the remote side
+  std::chrono::milliseconds heartbeat_interval{0};     // 0: no PING
+  std::chrono::milliseconds heartbeat_timeout{5000};   // no traffic: peer is dead
+  std::chrono::milliseconds heartbeat_ttl{10000};      // asked of the remote side
   // TCP keepalive notices a dead peer on an idle connection without sending
   // data: after idle, count probes interval apart go unanswered. 0s idle
   // leaves the system's keepalive setting alone.
-  std::chrono::seconds tcp_keepalive_idle = 10s;
-  std::chrono::seconds tcp_keepalive_interval = 2s;
+  std::chrono::seconds tcp_keepalive_idle{10};
+  std::chrono::seconds tcp_keepalive_interval{2};
   int tcp_keepalive_count = 5;
-  std::chrono::milliseconds reconnect_interval = 100ms;
-  std::chrono::milliseconds reconnect_interval_max = 5000ms;
-  std::chrono::milliseconds handshake_timeout = 5000ms;
+  std::chrono::milliseconds reconnect_interval{100};
+  std::chrono::milliseconds reconnect_interval_max{5000};
+  std::chrono::milliseconds handshake_timeout{5000};
   int send_hwm = 1000;     // messages queued per peer before dropping or blocking
   int receive_hwm = 1000;
   // Queue only to completed connections. Unset: on for PUSH, so a message

@@ -92,7 +92,7 @@ class durable_subscriber {
     // Credit: how many messages the forwarder may send ahead of receive().
     std::uint32_t window = 1000;
     bool auto_ack = false;              // ack each message as receive() returns it
-    std::chrono::milliseconds ping_interval = 1000ms;
+    std::chrono::milliseconds ping_interval{1000};
     socket_options socket{};
     error_hook on_error{};  // called with each malformed frame's error
   };

@@ -81,8 +81,8 @@ using event_bus_dead_letter_sink =
 // event_bus::options (at namespace scope so that it can be a default argument).
 struct event_bus_options {
   unsigned max_attempts = 5;  // handler calls per event, at least 1
-  std::chrono::milliseconds backoff = 100ms;       // before the second attempt, then doubling
-  std::chrono::milliseconds max_backoff = 5000ms;  // keep well under the forwarder's ack wait
+  std::chrono::milliseconds backoff{100};       // before the second attempt, then doubling
+  std::chrono::milliseconds max_backoff{5000};  // keep well under the forwarder's ack wait
   std::size_t dedup_window = 100000;               // (producer, seq) pairs remembered
   std::string dedup_file;  // keeps the window across restarts ("": memory only)
   std::string dead_letter_topic = "dead_letter";
@@ -153,7 +153,8 @@ class event_bus {
   // Sinks for options::dead_letters. The publisher must outlive the bus.
   // A reliable_publisher's dead letter counts as taken once the forwarder
   // acknowledged it (flush within timeout), so none is lost.
-  static dead_letter_sink to(reliable_publisher& pub, std::chrono::milliseconds timeout = 5000ms);
+  static dead_letter_sink to(reliable_publisher& pub,
+                             std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
   static dead_letter_sink to(publisher& pub);
 
  private:

@@ -48,9 +48,9 @@ class forwarder {
     std::vector<endpoint> control;     // REP: PAUSE, RESUME, TERMINATE, STATISTICS, STATS
     std::vector<endpoint> forward_to;  // DEALER: the next forwarder's intake
     socket_options socket{};
-    std::chrono::milliseconds ack_wait = 30000ms;        // replay: redeliver after this
-    std::chrono::milliseconds member_timeout = 10000ms;  // replay: silent member is gone
-    std::chrono::milliseconds link_resend = 5000ms;      // forward-to: go back after this
+    std::chrono::milliseconds ack_wait{30000};        // replay: redeliver after this
+    std::chrono::milliseconds member_timeout{10000};  // replay: silent member is gone
+    std::chrono::milliseconds link_resend{5000};      // forward-to: go back after this
     std::size_t link_window = 10000;   // forward-to: unacknowledged messages in flight
     // Forward-to: a ZMTP PING this often; a next hop silent for three of
     // them (no PONG, or data unacknowledged by its TCP stack: TCP_MAXRT) is
@@ -58,14 +58,14 @@ class forwarder {
     // intervals. Safe here, unlike on plain sockets, since the link resends
     // whatever is not acknowledged (docs/design-notes.md). 0: the socket
     // options' heartbeat, and no TCP_MAXRT.
-    std::chrono::milliseconds link_heartbeat = 1000ms;
+    std::chrono::milliseconds link_heartbeat{1000};
     std::size_t max_batch = 4096;      // messages taken per group commit
     // With fsync always, group commits start at most this often: a message
     // that finds the disk idle is committed at once, one that comes while
     // a sync runs or just ran waits for the next commit, at most this long.
     // Fewer, larger fdatasyncs cost the disk less; 0 commits every pass.
-    std::chrono::microseconds commit_interval = 1000us;
-    std::chrono::seconds retention_check = 10s;
+    std::chrono::microseconds commit_interval{1000};
+    std::chrono::seconds retention_check{10};
     // Notable events and problems (torn tail dropped, segment quarantined,
     // disk full, link up), one line each, called from the actor's thread.
     std::function<void(const std::string&)> on_log;

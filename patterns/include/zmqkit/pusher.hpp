@@ -38,7 +38,7 @@ class pusher {
   struct options {
     std::vector<endpoint> endpoints;
     socket_options socket{};
-    std::chrono::milliseconds send_timeout = 5000ms;  // forever: block until a puller takes it
+    std::chrono::milliseconds send_timeout{5000};  // forever: block until a puller takes it
     // Each connection event (connected, accepted, retrying, handshake
     // succeeded or failed, disconnected) the pusher reads while it counts
     // pullers, from its construction to the first push, on its thread:

@@ -72,12 +72,12 @@ class reliable_publisher {
     socket_options socket{};
     std::size_t max_outstanding = 10000;  // outbox size, in messages
     // How long publish() waits for room in a full outbox; forever if negative.
-    std::chrono::milliseconds send_timeout = 5000ms;
+    std::chrono::milliseconds send_timeout{5000};
     // Without ACK progress for this long, resend everything outstanding.
-    std::chrono::milliseconds resend_interval = 1000ms;
+    std::chrono::milliseconds resend_interval{1000};
     // After a NACK FULL, sending pauses 100 ms, doubling on each further
     // FULL up to this, and then starts again from the oldest message.
-    std::chrono::milliseconds max_backoff = 5000ms;
+    std::chrono::milliseconds max_backoff{5000};
     // Called with each rejected message, from the calling thread, inside
     // publish(), poll() or flush().
     std::function<void(const rejection&)> on_rejected{};

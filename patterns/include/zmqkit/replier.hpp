@@ -13,12 +13,12 @@
 //     (void)rep.serve_one([](const zmqkit::message& m) { return m.payload_as<int>() * 2; });
 #pragma once
 
-#include <cerrno>
 #include <chrono>
 #include <exception>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <type_traits>
 #include <vector>
 
@@ -101,7 +101,7 @@ bool replier::serve_one(Handler&& handler, std::chrono::milliseconds timeout) {
   try {
     reply(request->topic(), *result);
   } catch (const error& e) {
-    if (e.code().value() != EMSGSIZE) throw;
+    if (e.code() != std::errc::message_size) throw;
     ++stats_.handler_errors;  // answered with an error in its place
   }
   return true;

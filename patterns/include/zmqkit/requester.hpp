@@ -37,7 +37,7 @@ class requester {
     socket_options socket{};  // except linger: always 0 (a request nobody awaits is dropped)
     // Each attempt waits up to this long to hand the request to a replier,
     // and again up to this long for the reply.
-    std::chrono::milliseconds timeout = 2500ms;
+    std::chrono::milliseconds timeout{2500};
     int retries = 3;  // attempts after the first
     error_hook on_error{};  // malformed replies (each counts as a failed attempt)
     // Called before each resend with the attempt number (2 for the first retry).
