@@ -21,6 +21,7 @@
 #include <zmqkit/journal.hpp>
 
 #include "common/cli.hpp"
+#include "common/option_values.hpp"
 #include "zmq_bench/runs.hpp"
 
 namespace {
