@@ -20,8 +20,9 @@
 
 #include <zmqkit/journal.hpp>
 
-#include "bench/runs.hpp"
 #include "common/cli.hpp"
+#include "common/option_values.hpp"
+#include "zmq_bench/runs.hpp"
 
 namespace {
 
@@ -31,6 +32,9 @@ using bench::impl;
 using bench::run_spec;
 using bench::scenario;
 using nlohmann::json;
+
+// A latency as zmq-bench reports it: microseconds.
+double us(std::int64_t ns) { return static_cast<double>(ns) / 1000.0; }
 
 scenario parse_scenario(const std::string& s) {
   if (s == "pubsub") return scenario::pubsub;
@@ -86,10 +90,10 @@ struct series {
   void add(const bench::run_result& r) {
     rate.push_back(r.per_second);
     if (r.latency.count() == 0) return;
-    p50.push_back(r.latency.percentile_us(50));
-    p99.push_back(r.latency.percentile_us(99));
-    p999.push_back(r.latency.percentile_us(99.9));
-    max.push_back(r.latency.max_us());
+    p50.push_back(us(r.latency.percentile_ns(50)));
+    p99.push_back(us(r.latency.percentile_ns(99)));
+    p999.push_back(us(r.latency.percentile_ns(99.9)));
+    max.push_back(us(r.latency.max_ns()));
   }
   json to_json(bool latency, std::size_t size) const {
     json j = {{"msgs_per_s", spread(rate)}, {"mib_per_s", median(rate) * static_cast<double>(size) / (1 << 20)}};
@@ -133,17 +137,17 @@ json measure(zmq::context_t& ctx, const row_key& k, const run_spec& base, const 
         say("zmq-bench", std::string(bench::name(k.what)) + " " + k.transport + " " + size_text(k.size) +
                              " pair " + std::to_string(pair + 1) + " " + bench::name(how) + ": " +
                              std::to_string(static_cast<long long>(got[how].per_second)) + " msg/s" +
-                             (base.rate > 0 ? " p50 " + std::to_string(got[how].latency.percentile_us(50)) + " us" : ""));
+                             (base.rate > 0 ? " p50 " + std::to_string(us(got[how].latency.percentile_ns(50))) + " us" : ""));
     }
     if (got.count(impl::zmqkit) && got.count(impl::frames))
       ratio_frames.push_back(got[impl::zmqkit].per_second / got[impl::frames].per_second);
     if (got.count(impl::zmqkit) && got.count(impl::raw)) {
       ratio.push_back(got[impl::zmqkit].per_second / got[impl::raw].per_second);
       if (base.rate > 0)
-        delta.push_back(got[impl::zmqkit].latency.percentile_us(50) - got[impl::raw].latency.percentile_us(50));
+        delta.push_back(us(got[impl::zmqkit].latency.percentile_ns(50)) - us(got[impl::raw].latency.percentile_ns(50)));
     }
     if (base.rate > 0 && got.count(impl::zmqkit) && got.count(impl::frames))
-      delta_frames.push_back(got[impl::zmqkit].latency.percentile_us(50) - got[impl::frames].latency.percentile_us(50));
+      delta_frames.push_back(us(got[impl::zmqkit].latency.percentile_ns(50)) - us(got[impl::frames].latency.percentile_ns(50)));
   }
   const bool latency = base.rate > 0;
   json row = {{"scenario", bench::name(k.what)}, {"transport", k.transport}, {"payload_bytes", k.size},
@@ -429,8 +433,8 @@ int main(int argc, char** argv) {
                     bench::name(base.how), role.c_str(), base.size, static_cast<unsigned long long>(base.count),
                     r.per_second, r.per_second * static_cast<double>(base.size) / (1 << 20));
         if (r.latency.count() > 0)
-          std::printf(" p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f", r.latency.percentile_us(50),
-                      r.latency.percentile_us(99), r.latency.percentile_us(99.9), r.latency.max_us());
+          std::printf(" p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f", us(r.latency.percentile_ns(50)),
+                      us(r.latency.percentile_ns(99)), us(r.latency.percentile_ns(99.9)), us(r.latency.max_ns()));
         std::printf("\n");
       }
       return int(exit_ok);

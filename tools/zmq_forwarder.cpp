@@ -6,6 +6,8 @@
 
 #include "common/cli.hpp"
 #include "common/metrics_endpoint.hpp"
+#include "common/option_values.hpp"
+#include "common/socket_reporter.hpp"
 
 namespace {
 

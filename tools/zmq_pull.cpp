@@ -3,6 +3,7 @@
 
 #include "common/cli.hpp"
 #include "common/loops.hpp"
+#include "common/socket_reporter.hpp"
 
 int main(int argc, char** argv) {
   using namespace zmqkit;

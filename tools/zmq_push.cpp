@@ -7,6 +7,8 @@
 #include "common/cli.hpp"
 #include "common/input.hpp"
 #include "common/loops.hpp"
+#include "common/option_values.hpp"
+#include "common/socket_reporter.hpp"
 
 namespace {
 

@@ -8,7 +8,9 @@
 #include "common/exec.hpp"
 #include "common/input.hpp"
 #include "common/loops.hpp"
+#include "common/option_values.hpp"
 #include "common/output.hpp"
+#include "common/socket_reporter.hpp"
 
 int main(int argc, char** argv) {
   using namespace zmqkit;

@@ -8,6 +8,8 @@
 
 #include "common/cli.hpp"
 #include "common/loops.hpp"
+#include "common/option_values.hpp"
+#include "common/socket_reporter.hpp"
 
 int main(int argc, char** argv) {
   using namespace zmqkit;

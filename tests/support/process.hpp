@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/spawn.hpp"
+
 namespace zmqkit::test {
 
 class process {
@@ -23,7 +25,7 @@ class process {
   process(const process&) = delete;
   process& operator=(const process&) = delete;
 
-  pid_t pid() const noexcept { return pid_; }
+  pid_t pid() const noexcept { return child_.pid; }
 
   void write_stdin(const std::string& data);
   // Shrinks the stdin pipe's kernel buffer to about bytes (at least a
@@ -49,8 +51,7 @@ class process {
  private:
   void drain_stderr(int timeout_ms);
 
-  pid_t pid_ = -1;
-  int stdin_fd_ = -1, stdout_fd_ = -1, stderr_fd_ = -1, pidfd_ = -1;
+  tools::child child_;  // started by tools::spawn, as zmq-rep --exec starts its commands
   std::string out_buf_, err_buf_;
   std::size_t err_line_pos_ = 0;  // where read_stderr_line goes on in err_buf_
   bool exited_ = false;

@@ -1,5 +1,5 @@
-// What every tool shares through tools/common/cli: numbers and sizes read
-// strictly, standard descriptors kept open, prompt exits, readable errors.
+// What every tool shares through tools/common/cli: standard descriptors
+// kept open, prompt exits, readable errors. Option values: option_values_test.cpp.
 #include <doctest/doctest.h>
 
 #include <csignal>
@@ -12,43 +12,6 @@
 #include "tools/tool_runner.hpp"
 
 using namespace zmqkit::test;
-
-TEST_CASE("tools: SHALL refuse a negative or out-of-range count, in one line that names the range") {
-  // CLI11 alone read "-1" into an unsigned option as 2^64-1, and its
-  // NonNegativeNumber printed a 309-digit upper bound.
-  const std::vector<std::vector<std::string>> commands{
-      {"zmq-pub", "--wait-subscribers", "-1", "-m", "x"},
-      {"zmq-pub", "-n", "-1", "-m", "x"},
-      {"zmq-pub", "--hwm", "-1", "-m", "x"},
-      {"zmq-pub", "--linger", "99999999999", "-m", "x"},
-      {"zmq-sub", "-C", "-1"},
-      {"zmq-req", "--retries", "-1", "-m", "x"},
-      {"zmq-pull", "-C", "1.5"},
-  };
-  for (const auto& argv : commands) {
-    check_usage_error(argv);
-    const auto r = run(argv);
-    CHECK(r.err.find(" is not a whole number from 0 to ") != std::string::npos);
-    CHECK(r.err.size() < 160);
-  }
-  CHECK(run({"zmq-pub", "-n", "-1", "-m", "x"}).err ==
-        "zmq-pub: --count: -1 is not a whole number from 0 to 4611686018427387904 (see zmq-pub "
-        "--help)\n");
-}
-
-TEST_CASE("tools: SHALL read --max-size in bytes or with k, m, g, and refuse other sizes") {
-  for (const std::string bad : {"-1", "0", "63", "2g", "16x", "m", "1.5m", ""})
-    check_usage_error({"zmq-pub", "@tcp://127.0.0.1:*", "--max-size", bad, "-m", "x"});
-  CHECK(run({"zmq-pub", "--max-size", "2g", "-m", "x"}).err ==
-        "zmq-pub: --max-size: 2g is not a size from 64 to 1g (bytes, or with k, m, g) (see zmq-pub "
-        "--help)\n");
-  // 1k, 1KiB and 1024 are one size: a 1100-byte message is refused by each.
-  for (const std::string size : {"1k", "1KiB", "1024"}) {
-    const auto r = run({"zmq-pub", "@tcp://127.0.0.1:*", "--max-size", size, "-m", std::string(1100, 'x')});
-    CHECK(r.exit_code == 1);
-    CHECK(r.err.find("1024-byte message size limit") != std::string::npos);
-  }
-}
 
 TEST_CASE("zmq-sub: SHALL refuse -F together with --out-format") {
   check_usage_error({"zmq-sub", "-F", "{{topic}}", "--out-format", "jsonl", "-W", "1"});

@@ -20,7 +20,6 @@
 #include <zmqkit/envelope.hpp>
 #include <zmqkit/msgpack_reader.hpp>
 
-#include "common/cli.hpp"
 #include "common/output.hpp"
 #include "tools/tool_runner.hpp"
 
@@ -129,26 +128,6 @@ TEST_CASE("zmq-sub: SHALL exit 2 with one stderr line on a bad --replay or --dur
     check_usage_error({"zmq-sub", "--replay", bad, "-W", "2"});
   for (const std::string& bad : std::vector<std::string>{"", "has space", "slash/no", std::string(129, 'n')})
     check_usage_error({"zmq-sub", "--durable", bad, "-W", "2"});
-}
-
-TEST_CASE("cli: SHALL read --replay as first, new, resume, a position, a time or an age") {
-  using zmqkit::replay_start;
-  using zmqkit::tools::parse_replay_start;
-  const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1795428000));
-  CHECK(parse_replay_start("first", now).to_wire() == "first");
-  CHECK(parse_replay_start("new", now).to_wire() == "new");
-  CHECK(parse_replay_start("resume", now).to_wire() == "resume");
-  CHECK(parse_replay_start("1234", now).to_wire() == "fseq:1234");
-  CHECK(parse_replay_start("2026-11-23T10:00:00Z", now).to_wire() == "time:1795428000000000000");
-  CHECK(parse_replay_start("2026-11-23T11:30:00.25+01:30", now).to_wire() ==
-        "time:1795428000250000000");
-  CHECK(parse_replay_start("2026-11-23T10:00Z", now).to_wire() == "time:1795428000000000000");
-  CHECK(parse_replay_start("-30s", now).to_wire() == "time:1795427970000000000");
-  CHECK(parse_replay_start("-5m", now).to_wire() == "time:1795427700000000000");
-  CHECK(parse_replay_start("-2h", now).to_wire() == "time:1795420800000000000");
-  CHECK(parse_replay_start("-1.5h", now).to_wire() == "time:1795422600000000000");
-  CHECK_THROWS_AS(parse_replay_start("-5", now), zmqkit::tools::usage_error);
-  CHECK_THROWS_AS(parse_replay_start("", now), zmqkit::tools::usage_error);
 }
 
 TEST_CASE("output: SHALL add the journal position to jsonl, pretty and {{fseq}} only when there is "

@@ -20,6 +20,7 @@
 
 #include "common/cli.hpp"
 #include "common/json.hpp"
+#include "common/option_values.hpp"
 
 namespace zmqkit::tools {
 namespace {

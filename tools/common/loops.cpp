@@ -1,5 +1,7 @@
 #include "common/loops.hpp"
 
+#include "common/option_values.hpp"
+
 namespace zmqkit::tools {
 
 void receive_options::add_to(CLI::App& app, const std::string& default_format) {

@@ -14,6 +14,7 @@
 
 #include "common/cli.hpp"
 #include "common/input.hpp"
+#include "common/option_values.hpp"
 #include "common/output.hpp"
 
 namespace zmqkit::tools {

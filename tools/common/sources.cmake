@@ -7,4 +7,6 @@ set(ZMQKIT_TOOLS_COMMON_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/input.cpp
   ${CMAKE_CURRENT_LIST_DIR}/json.cpp
   ${CMAKE_CURRENT_LIST_DIR}/loops.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/output.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/option_values.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/output.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/socket_reporter.cpp)
