@@ -34,7 +34,7 @@
 namespace zmqkit {
 
 using detail::clock;
-using detail::view;
+using protocol::view;
 
 struct forwarder::impl {
   struct item {
@@ -69,7 +69,8 @@ struct forwarder::impl {
   std::optional<detail::forward_link> fwd;
 
   std::vector<item> batch;
-  std::vector<zmq::message_t> frames;
+  protocol::frames frames;
+  zmq::message_t identity;  // of the intake message being read
   std::vector<zmq::pollitem_t> items;  // rebuilt each pass, kept to reuse its memory
   bool paused = false, full = false, stopping = false;
   std::uint64_t checkpoint_base = 0;  // tail segment when the producer table was last saved
@@ -107,8 +108,8 @@ struct forwarder::impl {
   void take(item it, std::string_view topic, std::string_view envelope, bool strict);
   void commit_batch();
   void finish_batch(std::uint64_t committed);
-  void nack(const zmq::message_t& identity, std::string_view reason,
-            const producer_table::sender_id* sender, std::uint64_t seq);
+  void nack(std::string_view identity, std::string_view reason, const producer_table::sender_id* sender,
+            std::uint64_t seq);
   void handle_control();
   void handle_pipe();
   metrics_snapshot snapshot() const;
@@ -247,13 +248,13 @@ void forwarder::impl::save_producers() {
     checkpoint_base = j.segment_base();
 }
 
-void forwarder::impl::nack(const zmq::message_t& identity, std::string_view reason,
+void forwarder::impl::nack(std::string_view identity, std::string_view reason,
                            const producer_table::sender_id* sender, std::uint64_t seq) {
-  const std::string s = sender ? std::string(reinterpret_cast<const char*>(sender->data()), 16) : "";
-  const std::string n = detail::pack_uint(seq);
-  if (detail::send_frames(*intake, {view(identity), "NACK", reason, s, n})) {
+  auto m = protocol::encode_nack(reason, sender ? protocol::sender_bytes(*sender) : "", seq);
+  const auto bytes = m.bytes();
+  if (protocol::send_frames(*intake, identity, m)) {
     c.front_out++;
-    c.front_out_bytes += 4 + reason.size() + s.size() + n.size();
+    c.front_out_bytes += bytes;
   }
 }
 
@@ -283,40 +284,37 @@ void forwarder::impl::take(item it, std::string_view topic, std::string_view env
 
 void forwarder::impl::read_intake() {
   bool truncated = false;
-  while (batch.size() < o.max_batch && detail::receive_frames(*intake, frames, &truncated, 6)) {
+  while (batch.size() < o.max_batch && protocol::receive_frames(*intake, frames, &truncated, 5, &identity)) {
     c.front_in++;
+    c.front_in_bytes += identity.size();
     for (const auto& f : frames) c.front_in_bytes += f.size();
-    const bool shaped = !truncated && (frames.size() == 4 || frames.size() == 5) && view(frames[1]) == "PUB";
-    if (!shaped) {
+    const auto id = view(identity);
+    std::optional<protocol::pub> p;
+    if (truncated || !(p = protocol::decode_pub(frames))) {
       c.bad_frames++;
-      nack(frames[0], "BAD_FRAME", nullptr, 0);
+      nack(id, protocol::reason::bad_frame, nullptr, 0);
+      continue;
+    }
+    const record_key* key = p->key ? &p->key->key : nullptr;
+    if (p->topic.size() > max_topic_size ||
+        p->envelope.size() > static_cast<std::size_t>(o.socket.max_message_size)) {
+      c.too_big++;
+      nack(id, protocol::reason::too_big, key ? &key->sender : nullptr, key ? key->seq : 0);
       continue;
     }
     item it;
-    std::optional<detail::pub_key> key;
-    if (frames.size() == 5 && !(key = detail::unpack_key(view(frames[4])))) {
-      c.bad_frames++;
-      nack(frames[0], "BAD_FRAME", nullptr, 0);
-      continue;
-    }
-    if (frames[2].size() > max_topic_size ||
-        frames[3].size() > static_cast<std::size_t>(o.socket.max_message_size)) {
-      c.too_big++;
-      nack(frames[0], "TOO_BIG", key ? &key->key.sender : nullptr, key ? key->key.seq : 0);
-      continue;
-    }
     try {
-      it.msg = message::decode(std::move(frames[2]), std::move(frames[3]), SIZE_MAX);
+      it.msg = message::decode(std::move(p->topic), std::move(p->envelope), SIZE_MAX);
     } catch (const decode_error&) {
       c.bad_frames++;
-      nack(frames[0], "BAD_FRAME", key ? &key->key.sender : nullptr, key ? key->key.seq : 0);
+      nack(id, protocol::reason::bad_frame, key ? &key->sender : nullptr, key ? key->seq : 0);
       continue;
     }
-    it.identity = std::move(frames[0]);
-    it.keyed = key.has_value();
-    it.sender = key ? key->key.sender : it.msg->producer();
-    it.seq = key ? key->key.seq : it.msg->seq();
-    it.first = key ? key->first : 0;
+    it.identity = std::move(identity);
+    it.keyed = key != nullptr;
+    it.sender = key ? key->sender : it.msg->producer();
+    it.seq = key ? key->seq : it.msg->seq();
+    it.first = p->key ? p->key->first : 0;
     const auto topic = it.msg->topic();
     const auto envelope = it.msg->envelope();
     take(std::move(it), topic, envelope, true);
@@ -325,7 +323,7 @@ void forwarder::impl::read_intake() {
 
 void forwarder::impl::read_frontend() {
   bool truncated = false;
-  while (batch.size() < o.max_batch && detail::receive_frames(*frontend, frames, &truncated, 3)) {
+  while (batch.size() < o.max_batch && protocol::receive_frames(*frontend, frames, &truncated, 3)) {
     c.front_in++;
     for (const auto& f : frames) c.front_in_bytes += f.size();
     // A plain publisher sends two frames; a forwarder's live output three.
@@ -382,11 +380,12 @@ void forwarder::impl::finish_batch(std::uint64_t committed) {
       t.bytes += it.msg->wire_size();
       t.queued.record(it.stored_ns - it.msg->time_ns());
       if (live) {
-        const std::string pos = encode_position({journal_id, it.fseq, it.stored_ns, committed});
-        if (detail::send_frames(*live, {it.msg->topic(), it.msg->envelope(), pos})) {
+        auto m = protocol::encode_live(it.msg->topic(), it.msg->envelope(), {journal_id, it.fseq, it.stored_ns, committed});
+        const auto bytes = m.bytes();
+        if (protocol::send_frames(*live, m)) {
           c.live_sent++;
           c.back_out++;
-          c.back_out_bytes += it.msg->wire_size() + pos.size();
+          c.back_out_bytes += bytes;
           t.transit.record(now - it.stored_ns);
         }
       }
@@ -394,7 +393,7 @@ void forwarder::impl::finish_batch(std::uint64_t committed) {
     if (!from_intake) continue;
     if (it.what == item::state::failed) {
       c.nacked_full++;
-      nack(it.identity, "FULL", &it.sender, it.seq);
+      nack(view(it.identity), protocol::reason::full, &it.sender, it.seq);
       continue;
     }
     std::pair<std::string, producer_table::sender_id> key{std::string(view(it.identity)), it.sender};
@@ -403,11 +402,11 @@ void forwarder::impl::finish_batch(std::uint64_t committed) {
   for (const auto& [identity, sender] : acks) {
     const std::uint64_t high = producers.high(sender);
     if (high == 0) continue;
-    const std::string s(reinterpret_cast<const char*>(sender.data()), 16);
-    const std::string n = detail::pack_uint(high);
-    if (detail::send_frames(*intake, {identity, "ACK", s, n})) {
+    auto m = protocol::encode_ack(protocol::sender_bytes(sender), high);
+    const auto bytes = m.bytes();
+    if (protocol::send_frames(*intake, identity, m)) {
       c.front_out++;
-      c.front_out_bytes += 3 + s.size() + n.size();
+      c.front_out_bytes += bytes;
     }
   }
   batch.clear();
@@ -461,33 +460,29 @@ void forwarder::impl::update_rates(clock::time_point now) {
 }
 
 void forwarder::impl::statistics_reply() {
-  const std::uint64_t v[8] = {c.front_in, c.front_in_bytes, c.front_out, c.front_out_bytes,
-                              c.back_in,  c.back_in_bytes,  c.back_out,  c.back_out_bytes};
-  for (int i = 0; i < 8; ++i) {
-    char b[8];
-    for (int k = 0; k < 8; ++k) b[k] = static_cast<char>(v[i] >> (8 * k));
-    (void)control->send(zmq::const_buffer(b, 8), i < 7 ? zmq::send_flags::sndmore : zmq::send_flags::none);
-  }
+  const protocol::statistics v = {c.front_in, c.front_in_bytes, c.front_out, c.front_out_bytes,
+                                  c.back_in,  c.back_in_bytes,  c.back_out,  c.back_out_bytes};
+  (void)protocol::send_frames(*control, protocol::encode_statistics(v));
 }
 
 void forwarder::impl::handle_control() {
   bool truncated = false;
-  while (detail::receive_frames(*control, frames, &truncated, 2)) {
-    const std::string_view cmd = frames.size() == 1 && !truncated ? view(frames[0]) : "";
-    std::string reply = "OK";
-    if (cmd == "PAUSE") {
+  while (protocol::receive_frames(*control, frames, &truncated, 2)) {
+    const std::string_view cmd = protocol::decode_control(frames, truncated);
+    std::string reply(protocol::control::ok);
+    if (cmd == protocol::control::pause) {
       paused = true;
-    } else if (cmd == "RESUME") {
+    } else if (cmd == protocol::control::resume) {
       paused = false;
-    } else if (cmd == "TERMINATE") {
+    } else if (cmd == protocol::control::terminate) {
       stopping = true;
-    } else if (cmd == "STATISTICS") {
+    } else if (cmd == protocol::control::statistics) {
       statistics_reply();
       continue;
-    } else if (cmd == "STATS") {
+    } else if (cmd == protocol::control::stats) {
       reply = detail::stats_json(snapshot());
     } else {
-      reply = "ERROR unknown command: " + std::string(cmd.substr(0, 64));
+      reply = protocol::encode_control_unknown(cmd);
     }
     (void)control->send(zmq::buffer(reply), zmq::send_flags::none);
   }
@@ -495,7 +490,7 @@ void forwarder::impl::handle_control() {
 
 void forwarder::impl::handle_pipe() {
   bool truncated = false;
-  while (detail::receive_frames(pipe_actor, frames, &truncated, 1)) {
+  while (protocol::receive_frames(pipe_actor, frames, &truncated, 1)) {
     if (view(frames[0]) == "STATS") {
       (void)pipe_actor.send(zmq::buffer(detail::stats_json(snapshot())), zmq::send_flags::none);
     } else {
@@ -552,7 +547,7 @@ void forwarder::impl::loop() {
     if (ready(i_control)) handle_control();
     if (ready(i_live)) {  // subscriptions: XPUB tracks them itself; drain its copies
       bool t = false;
-      while (detail::receive_frames(*live, frames, &t, 1)) {
+      while (protocol::receive_frames(*live, frames, &t, 1)) {
       }
     }
     try {

@@ -1,6 +1,7 @@
-// The forwarder's pieces, internal to zmqkit::patterns: frame helpers, the
-// context its parts share, durable subscriptions (replay_hub) and the
-// forward-to link (forward_link). All of it runs on the actor's thread.
+// The forwarder's pieces, internal to zmqkit::patterns: the context its
+// parts share, durable subscriptions (replay_hub) and the forward-to link
+// (forward_link). All of it runs on the actor's thread; their frames are
+// forwarder_protocol's.
 #pragma once
 
 #include <cerrno>
@@ -8,7 +9,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <initializer_list>
 #include <map>
 #include <optional>
 #include <set>
@@ -26,7 +26,7 @@
 #include <zmqkit/journal.hpp>
 #include <zmqkit/metrics.hpp>
 
-#include "frames.hpp"
+#include "forwarder_protocol.hpp"
 
 namespace zmqkit::detail {
 
@@ -140,9 +140,9 @@ class replay_hub {
     clock::time_point last_seen;
   };
 
-  void handle(std::vector<zmq::message_t>& frames);
+  void handle(const std::string& id, const protocol::frames& frames);
   std::optional<std::uint64_t> stored_position(const std::string& name);
-  void subscribe(const std::string& id, std::vector<zmq::message_t>& frames);
+  void subscribe(const std::string& id, const protocol::frames& frames);
   void leave(const std::string& id);
   void requeue(group& g, std::uint64_t fseq);
   std::optional<journal_record> read_at(std::uint64_t fseq);
@@ -156,7 +156,8 @@ class replay_hub {
   std::unordered_map<std::string, member> members_;
   std::optional<journal::reader> redo_;  // reads records being sent again
   std::vector<std::string> gone_;        // members found disconnected while pumping
-  std::vector<zmq::message_t> frames_;
+  protocol::frames frames_;
+  zmq::message_t identity_;
 };
 
 // The forward-to link: this journal, sent to another forwarder's intake.
@@ -183,7 +184,7 @@ class forward_link {
   std::uint64_t acked_seq_ = 0;
   clock::time_point last_progress_;
   std::pair<std::uint64_t, std::uint64_t> saved_{0, 0};
-  std::vector<zmq::message_t> frames_;
+  protocol::frames frames_;
 };
 
 }  // namespace zmqkit::detail
