@@ -17,6 +17,29 @@ namespace {
 constexpr std::string_view cursor = "link";
 }  // namespace
 
+socket_options forward_link::socket_settings(socket_options o, std::chrono::milliseconds heartbeat) {
+  // Whatever the link has sent stays in the journal until the next hop
+  // acknowledges it, and goes again after a restart: nothing in its queue
+  // is worth waiting for at close (a next hop that is down held the stop
+  // for the whole linger).
+  o.linger = std::chrono::milliseconds(0);
+  if (heartbeat.count() <= 0) return o;
+  // The link notices a dead next hop in 3 heartbeats: a PING unanswered
+  // that long on an idle link, or, on a busy one, data the next hop's
+  // kernel has not acknowledged that long (TCP_USER_TIMEOUT): libzmq sends
+  // a PING only once what it queued before has gone into the socket, so
+  // with the path cut and the send buffer full, no PING would ever go.
+  const auto silence = 3 * heartbeat;
+  o.heartbeat_interval = heartbeat;
+  o.heartbeat_timeout = silence;
+  o.on_created = [silence, theirs = std::move(o.on_created)](zmq::socket_t& s) {
+    s.set(zmq::sockopt::tcp_maxrt, static_cast<int>(silence.count()));
+    s.set(zmq::sockopt::connect_timeout, static_cast<int>(silence.count()));
+    if (theirs) theirs(s);
+  };
+  return o;
+}
+
 forward_link::forward_link(forwarder_context& ctx, zmq::socket_t& socket, std::size_t window,
                            std::chrono::milliseconds resend)
     : ctx_(ctx),
