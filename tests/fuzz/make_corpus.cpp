@@ -247,6 +247,51 @@ void forwarder_seeds() {
   put("forwarder_intake", "roll-segments", many);
 }
 
+// forwarder_protocol: one message's frames, separated by 0x1f.
+std::string frames_input(std::initializer_list<std::string> frames) {
+  std::string out;
+  for (const auto& f : frames) {
+    if (f.find('\x1f') != std::string::npos) throw std::runtime_error("make_corpus: a frame holds 0x1f");
+    out += (out.empty() ? "" : "\x1f") + f;
+  }
+  return out;
+}
+
+void protocol_seeds() {
+  const auto a = id_of('A');
+  const auto b = id_of('b');
+  const std::string sender(protocol::sender_bytes(b));
+  const auto env = envelope(a, 1, {}, user_payload());
+  const auto put_frames = [](const std::string& name, std::initializer_list<std::string> frames) {
+    put("forwarder_protocol", name, frames_input(frames));
+  };
+  put_frames("pub", {"PUB", "orders", env});
+  put_frames("pub-keyed", {"PUB", "orders", env, protocol::encode_key({{b, 7}})});
+  put_frames("pub-keyed-first", {"PUB", "orders", env, protocol::encode_key({{b, 5}, 2})});
+  put_frames("pub-key-extra", {"PUB", "t", env, "\x95\xc4\x10" + sender + "\x05\x02\xc0\xa1x"});
+  put_frames("pub-key-first-above", {"PUB", "t", env, "\x93\xc4\x10" + sender + "\x05\x06"});
+  put_frames("ack", {"ACK", sender, protocol::encode_uint(3)});
+  put_frames("nack", {"NACK", "TOO_BIG", sender, protocol::encode_uint(1000)});
+  put_frames("nack-unattributed", {"NACK", "BAD_FRAME", "", protocol::encode_uint(0)});
+  put_frames("sub", {"SUB", "audit", protocol::encode_prefixes({"orders.", "users."}), "first"});
+  put_frames("sub-time", {"SUB", "", pack(std::vector<std::string>{"t"}), "time:1764000000000000000"});
+  put_frames("sub-fseq", {"SUB", "billing.v2", "\x90", "fseq:1042"});
+  put_frames("sub-bad-name", {"SUB", "bad name!", "\x90", "resume"});
+  put_frames("credit", {"CREDIT", protocol::encode_uint(1000)});
+  put_frames("replay-ack", {"ACK", protocol::encode_uint(1500)});
+  put_frames("replay-nack", {"NACK", protocol::encode_uint(9)});
+  put_frames("ping", {"PING"});
+  put_frames("bye", {"BYE"});
+  put_frames("msg", {"MSG", "orders", env, encode_position({a, 42, fixed_time, 50})});
+  put_frames("msg-old-position", {"MSG", "orders", env, "\x92\xc4\x10" + std::string(protocol::sender_bytes(a)) + "\x2a"});
+  put_frames("err", {"ERR", "UNKNOWN"});
+  put_frames("control", {"STATS"});
+  const auto s = protocol::encode_statistics({1, 2, 3, 4, 5, 6, 7, 8});
+  std::string eight;
+  for (std::size_t i = 0; i < s.size(); ++i) eight += (i ? "\x1f" : "") + std::string(s[i]);
+  put("forwarder_protocol", "statistics", eight);
+}
+
 // --- small files ------------------------------------------------------------
 
 std::string cursor_bytes(std::string_view value) {
@@ -362,6 +407,7 @@ int main(int argc, char** argv) {
   envelope_seeds();
   journal_seeds();
   forwarder_seeds();
+  protocol_seeds();
   file_seeds();
   tool_input_seeds();
   return 0;
