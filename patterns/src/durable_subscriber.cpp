@@ -29,26 +29,12 @@
 #include <zmqkit/detail/zmq_error.hpp>
 #include <zmqkit/msgpack_reader.hpp>
 
-#include "frames.hpp"
+#include "forwarder_protocol.hpp"
 
 namespace zmqkit {
 namespace {
 
-using detail::view;
-using detail::pack_uint;
-using detail::send_frames;
-
-std::string pack_prefixes(const std::vector<std::string>& prefixes) {
-  msgpack::sbuffer b;
-  msgpack::packer<msgpack::sbuffer> pk(b);
-  // Topics are bytes: bin says so, and the forwarder takes bin or str.
-  pk.pack_array(static_cast<std::uint32_t>(prefixes.size()));
-  for (const auto& p : prefixes) {
-    pk.pack_bin(static_cast<std::uint32_t>(p.size()));
-    pk.pack_bin_body(p.data(), static_cast<std::uint32_t>(p.size()));
-  }
-  return std::string(b.data(), b.size());
-}
+namespace command = protocol::command;
 
 // Bytes from the wire, made safe to put in a one-line message.
 std::string printable(std::string_view s) {
@@ -59,21 +45,7 @@ std::string printable(std::string_view s) {
 
 }  // namespace
 
-std::string replay_start::to_wire() const {
-  switch (what) {
-    case kind::first: return "first";
-    case kind::only_new: return "new";
-    case kind::resume: return "resume";
-    case kind::fseq: return "fseq:" + std::to_string(fseq);
-    case kind::time: {
-      const auto ns =
-          std::chrono::duration_cast<std::chrono::nanoseconds>(time.time_since_epoch()).count();
-      if (ns < 0) throw std::invalid_argument("replay start: a time before 1970");
-      return "time:" + std::to_string(ns);
-    }
-  }
-  return "resume";
-}
+std::string replay_start::to_wire() const { return protocol::encode_start(*this); }
 
 bool durable_subscriber::valid_name(std::string_view name) noexcept {
   // The forwarder keeps a named subscription's position under its name, so
@@ -114,7 +86,7 @@ durable_subscriber::~durable_subscriber() {
     // socket may refuse them for a moment (a burst of ACKs reaches the HWM
     // before libzmq hears that its I/O thread sent the earlier ones), so
     // wait for room, up to the linger the socket would wait anyway.
-    pending_.push_back({"BYE"});
+    pending_.push_back(std::make_unique<protocol::outgoing>(protocol::encode_bye()));
     const auto deadline = clock::now() + opts_.socket.linger;
     flush_pending();
     while (!pending_.empty() && clock::now() < deadline) {
@@ -131,33 +103,35 @@ durable_subscriber::~durable_subscriber() {
 void durable_subscriber::subscribe(replay_start start) {
   // Credit queued for an earlier membership does not carry over.
   pending_.erase(std::remove_if(pending_.begin(), pending_.end(),
-                                [](const auto& c) { return c[0] == "SUB" || c[0] == "CREDIT"; }),
+                                [](const auto& c) { return (*c)[0] == command::sub || (*c)[0] == command::credit; }),
                  pending_.end());
-  pending_.push_front({"CREDIT", pack_uint(opts_.window)});
-  pending_.push_front({"SUB", opts_.name, pack_prefixes(opts_.prefixes), start.to_wire()});
+  pending_.push_front(std::make_unique<protocol::outgoing>(protocol::encode_credit(opts_.window)));
+  pending_.push_front(std::make_unique<protocol::outgoing>(protocol::encode_sub(opts_.name, opts_.prefixes, start)));
   credit_ = opts_.window;
   flush_pending();
 }
 
 void durable_subscriber::flush_pending() {
   while (!pending_.empty()) {
-    const auto& c = pending_.front();
-    if (!detail::translate("send", [&] { return send_frames(socket_, c); })) return;
+    auto& c = *pending_.front();
+    const bool sub = c[0] == command::sub;  // before sending: that empties c
+    if (!detail::translate("send", [&] { return protocol::send_frames(socket_, c); })) return;
     last_send_ = clock::now();
-    if (c[0] == "SUB") last_sub_ = last_send_;
+    if (sub) last_sub_ = last_send_;
     pending_.pop_front();
   }
 }
 
-void durable_subscriber::command(std::string_view name, std::string arg) {
-  pending_.push_back({std::string(name), std::move(arg)});
+void durable_subscriber::send_command(protocol::outgoing c) {
+  pending_.push_back(std::make_unique<protocol::outgoing>(std::move(c)));
   flush_pending();
 }
 
 void durable_subscriber::ping_if_idle(clock::time_point now) {
   if (now - last_send_ < opts_.ping_interval) return;
   last_send_ = now;  // tried: with the queue full the next try is an interval away
-  if (pending_.empty()) (void)detail::translate("send", [&] { return send_frames(socket_, {"PING"}); });
+  if (pending_.empty())
+    (void)detail::translate("send", [&] { return protocol::send_frames(socket_, protocol::encode_ping()); });
 }
 
 std::optional<message> durable_subscriber::receive(std::chrono::milliseconds timeout) {
@@ -179,7 +153,7 @@ std::optional<message> durable_subscriber::receive(std::chrono::milliseconds tim
 // Handles what has arrived until a message is ready; never waits.
 std::optional<message> durable_subscriber::take_message() {
   bool truncated = false;
-  while (detail::translate("receive", [&] { return detail::receive_frames(socket_, frames_, &truncated, 6); })) {
+  while (detail::translate("receive", [&] { return protocol::receive_frames(socket_, frames_, &truncated, 6); })) {
     heard_ = true;
     try {
       if (auto m = handle_frames()) return m;
@@ -191,12 +165,10 @@ std::optional<message> durable_subscriber::take_message() {
 }
 
 std::optional<message> durable_subscriber::handle_frames() {
-  auto& f = frames_;
-  const auto cmd = view(f[0]);
-  if (cmd == "ERR") {
-    if (f.size() != 2) throw decode_error("ERR", std::to_string(f.size()) + " frames, expected 2");
-    const auto reason = view(f[1]);
-    if (reason != "UNKNOWN")
+  const auto cmd = protocol::command_of(frames_);
+  if (cmd == command::err) {
+    const auto reason = protocol::decode_err(frames_);
+    if (reason != protocol::reason::unknown)
       throw error(EPROTO, "the forwarder refused the subscription: " + printable(reason));
     if (clock::now() - last_sub_ >= opts_.ping_interval) {
       ++stats_.resubscribes;
@@ -204,19 +176,19 @@ std::optional<message> durable_subscriber::handle_frames() {
     }
     return std::nullopt;
   }
-  if (cmd != "MSG") throw decode_error("command", "unknown command '" + printable(cmd) + "'");
+  if (cmd != command::msg) throw decode_error("command", "unknown command '" + printable(cmd) + "'");
 
   // Whatever it holds, a MSG used one credit.
   if (credit_ > 0) --credit_;
   if (credit_ <= opts_.window / 2) {
-    command("CREDIT", pack_uint(opts_.window - credit_));
+    send_command(protocol::encode_credit(opts_.window - credit_));
     credit_ = opts_.window;
   }
-  if (f.size() != 4) throw decode_error("frames", "MSG with " + std::to_string(f.size()) + " frames, expected 4");
-  const auto position = decode_position(view(f[3]));
+  auto d = protocol::decode_msg(frames_);
+  const auto& position = d.position;
   std::optional<message> m;
   try {
-    m = message::decode(std::move(f[1]), std::move(f[2]),
+    m = message::decode(std::move(d.topic), std::move(d.envelope),
                         static_cast<std::size_t>(opts_.socket.max_message_size));
   } catch (const decode_error& e) {
     malformed(e);
@@ -245,7 +217,7 @@ void durable_subscriber::ack(const message& m) {
 }
 
 void durable_subscriber::ack(std::uint64_t fseq) {
-  command("ACK", pack_uint(fseq));
+  send_command(protocol::encode_replay_ack(fseq));
   ++stats_.acked;
 }
 
@@ -255,7 +227,7 @@ void durable_subscriber::nack(const message& m) {
 }
 
 void durable_subscriber::nack(std::uint64_t fseq) {
-  command("NACK", pack_uint(fseq));
+  send_command(protocol::encode_replay_nack(fseq));
   ++stats_.nacked;
 }
 

@@ -1,9 +1,11 @@
-// The forwarder's actor loop. Each pass takes what the intake and the
-// frontend have (up to max_batch messages), appends it to the journal, and
-// commits once: that single commit (one fdatasync with the always policy) is
-// the group commit, and while it runs ZeroMQ keeps queueing, so batches grow
-// with the load. Only then are the senders acknowledged and the messages
-// fanned out, so nothing is delivered or acknowledged that is not stored.
+// The forwarder's actor: its lifecycle and its loop. Each pass takes what
+// the intake and the frontend have (up to max_batch messages, intake_hub),
+// appends it to the journal, and commits once: that single commit (one
+// fdatasync with the always policy) is the group commit, and while it runs
+// ZeroMQ keeps queueing, so batches grow with the load. Only then are the
+// senders acknowledged and the messages fanned out, so nothing is delivered
+// or acknowledged that is not stored. Then durable subscriptions
+// (replay_hub) and the forward-to link (forward_link) send what they may.
 //
 // A full disk stops the intake (senders are NACKed FULL and then held back
 // by ZeroMQ's flow control) until space returns; positions that cannot be
@@ -13,10 +15,10 @@
 // Metrics cost one lookup of the topic per message stored and one per
 // message sent to a durable subscription; rates are refreshed by the loop's
 // 100 ms tick. Another thread reads them as a snapshot the actor builds when
-// asked (metrics()), so nothing the actor touches per message is shared.
+// asked (metrics(), and stats_json() made from it), so nothing the actor
+// touches per message is shared. The owner steers the actor over an inproc
+// pipe, which carries one command: TERM.
 #include <zmqkit/forwarder.hpp>
-
-#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <atomic>
@@ -27,29 +29,14 @@
 #include <thread>
 
 #include <zmqkit/cursor_store.hpp>
-#include <zmqkit/producer_table.hpp>
 
 #include "forwarder_parts.hpp"
 
 namespace zmqkit {
 
 using detail::clock;
-using detail::view;
 
 struct forwarder::impl {
-  struct item {
-    zmq::message_t identity;  // empty for the frontend
-    std::optional<message> msg;
-    producer_table::sender_id sender{};
-    std::uint64_t seq = 0;
-    std::uint64_t first = 0;  // the key frame's oldest unacknowledged seq; 0: none
-    bool keyed = false;       // the PUB had a key frame: store it with the record
-    enum class state { stored, duplicate, ahead, failed } what = state::failed;
-    std::uint64_t fseq = 0;
-    std::int64_t stored_ns = 0;
-    std::uint64_t previous_high = 0;
-  };
-
   options o;
   // Before j: the journal reports syncs from the moment it opens.
   latency_histogram sync_latency;
@@ -57,7 +44,6 @@ struct forwarder::impl {
   journal j;
   cursor_store cursors;
   producer_id journal_id{};
-  producer_table producers;
   counters c;
   detail::forwarder_context ctx;
 
@@ -65,14 +51,13 @@ struct forwarder::impl {
   std::optional<zmq::socket_t> intake, frontend, live, replay, control, link;
   zmq::socket_t pipe_owner, pipe_actor;
   bound_endpoints bound;
+  std::optional<detail::intake_hub> in;
   std::optional<detail::replay_hub> hub;
   std::optional<detail::forward_link> fwd;
 
-  std::vector<item> batch;
-  std::vector<zmq::message_t> frames;
+  protocol::frames frames;
   std::vector<zmq::pollitem_t> items;  // rebuilt each pass, kept to reuse its memory
-  bool paused = false, full = false, stopping = false;
-  std::uint64_t checkpoint_base = 0;  // tail segment when the producer table was last saved
+  bool paused = false, stopping = false;
   std::optional<std::string> failure;
   std::thread thread;
   std::shared_future<void> done;
@@ -99,23 +84,16 @@ struct forwarder::impl {
   }
   zmq::socket_t make(zmq::socket_type type, const socket_options& so) const;
   void load_identity();
-  void rebuild_producers();
-  void save_producers();
 
-  void read_intake();
-  void read_frontend();
-  void take(item it, std::string_view topic, std::string_view envelope, bool strict);
-  void commit_batch();
-  void finish_batch(std::uint64_t committed);
-  void nack(const zmq::message_t& identity, std::string_view reason,
-            const producer_table::sender_id* sender, std::uint64_t seq);
   void handle_control();
   void handle_pipe();
   metrics_snapshot snapshot() const;
   void publish_snapshot();
+  // metrics(), stats_json(): asks the actor for a snapshot and waits up to
+  // timeout (no limit without one) for it; then the latest there is.
+  std::shared_ptr<const metrics_snapshot> ask(std::optional<std::chrono::milliseconds> timeout);
   void update_rates(clock::time_point now);
   void statistics_reply();
-  bool space_returned() const;
 };
 
 zmq::socket_t forwarder::impl::make(zmq::socket_type type, const socket_options& so) const {
@@ -147,7 +125,7 @@ forwarder::impl::impl(zmq::context_t& zc, options opts)
       pipe_actor(zc, zmq::socket_type::pair) {
   load_identity();
   ctx.journal_id = journal_id;
-  rebuild_producers();
+  in.emplace(ctx, intake, frontend, live, o.max_batch, static_cast<std::size_t>(o.socket.max_message_size));
 
   // Each role with endpoints gets its socket; an empty list leaves it off.
   const auto open = [&](std::optional<zmq::socket_t>& s, zmq::socket_type type,
@@ -169,33 +147,12 @@ forwarder::impl::impl(zmq::context_t& zc, options opts)
     hub.emplace(ctx, *replay, o.ack_wait, o.member_timeout);
   }
   open(control, zmq::socket_type::rep, o.control, bound.control, o.socket);
-  // The link notices a dead next hop in 3 heartbeats: a PING unanswered
-  // that long on an idle link, or, on a busy one, data the next hop's
-  // kernel has not acknowledged that long (TCP_USER_TIMEOUT): libzmq sends
-  // a PING only once what it queued before has gone into the socket, so
-  // with the path cut and the send buffer full, no PING would ever go.
-  auto link_options = o.socket;
-  // Whatever the link has sent stays in the journal until the next hop
-  // acknowledges it, and goes again after a restart: nothing in its queue
-  // is worth waiting for at close (a next hop that is down held the stop
-  // for the whole linger).
-  link_options.linger = std::chrono::milliseconds(0);
-  if (o.link_heartbeat.count() > 0) {
-    const auto silence = 3 * o.link_heartbeat;
-    link_options.heartbeat_interval = o.link_heartbeat;
-    link_options.heartbeat_timeout = silence;
-    link_options.on_created = [silence, theirs = o.socket.on_created](zmq::socket_t& s) {
-      s.set(zmq::sockopt::tcp_maxrt, static_cast<int>(silence.count()));
-      s.set(zmq::sockopt::connect_timeout, static_cast<int>(silence.count()));
-      if (theirs) theirs(s);
-    };
-  }
-  if (open(link, zmq::socket_type::dealer, o.forward_to, bound.forward_to, link_options))
+  if (open(link, zmq::socket_type::dealer, o.forward_to, bound.forward_to,
+           detail::forward_link::socket_settings(o.socket, o.link_heartbeat)))
     fwd.emplace(ctx, *link, o.link_window, o.link_resend);
   const std::string pipe = "inproc://zmqkit-forwarder-" + to_hex(make_producer_id());
   pipe_actor.bind(pipe);
   pipe_owner.connect(pipe);
-  checkpoint_base = j.segment_base();
 }
 
 void forwarder::impl::load_identity() {
@@ -209,211 +166,6 @@ void forwarder::impl::load_identity() {
                                               journal_id.size()));
 }
 
-// The duplicate table: the saved copy, then every record after it. The copy
-// is saved whenever a segment fills, so this reads at most about a segment.
-void forwarder::impl::rebuild_producers() {
-  std::uint64_t from = j.first_fseq();
-  try {
-    if (const auto blob = cursors.load("producers")) from = producers.load(*blob) + 1;
-  } catch (const decode_error& e) {
-    ctx.damaged_cursor("producers", e, "rebuilding the duplicate table from the whole journal");
-  }
-  auto r = j.read_from(from);
-  while (auto rec = r.next()) {
-    producer_table::sender_id id;
-    std::uint64_t seq;
-    if (rec->key) {
-      id = rec->key->sender;
-      seq = rec->key->seq;
-    } else {
-      try {
-        auto m = message::decode(zmq::message_t(rec->topic.data(), rec->topic.size()),
-                                 zmq::message_t(rec->envelope.data(), rec->envelope.size()),
-                                 SIZE_MAX);
-        id = m.producer();
-        seq = m.seq();
-      } catch (const decode_error&) {
-        continue;  // stored from a frontend that was checked: cannot happen, but never fatal
-      }
-    }
-    if (seq > producers.high(id)) producers.record(id, seq);
-  }
-}
-
-// On a full disk the older copy stays, and this is tried again after the
-// next batch: a restart meanwhile reads a little more of the journal.
-void forwarder::impl::save_producers() {
-  if (ctx.try_save([&] { cursors.save("producers", producers.save(j.committed_fseq())); }))
-    checkpoint_base = j.segment_base();
-}
-
-void forwarder::impl::nack(const zmq::message_t& identity, std::string_view reason,
-                           const producer_table::sender_id* sender, std::uint64_t seq) {
-  const std::string s = sender ? std::string(reinterpret_cast<const char*>(sender->data()), 16) : "";
-  const std::string n = detail::pack_uint(seq);
-  if (detail::send_frames(*intake, {view(identity), "NACK", reason, s, n})) {
-    c.front_out++;
-    c.front_out_bytes += 4 + reason.size() + s.size() + n.size();
-  }
-}
-
-void forwarder::impl::take(item it, std::string_view topic, std::string_view envelope, bool strict) {
-  switch (producers.check(it.sender, it.seq, strict, it.first)) {
-    case producer_table::verdict::duplicate:
-      it.what = item::state::duplicate;
-      c.duplicates++;
-      topics.topic(topic).duplicates++;
-      break;
-    case producer_table::verdict::ahead:
-      it.what = item::state::ahead;
-      c.refused++;
-      break;
-    case producer_table::verdict::store: {
-      std::optional<record_key> key;
-      if (it.keyed) key = record_key{it.sender, it.seq};
-      it.stored_ns = unix_now_ns();
-      it.fseq = j.append(it.stored_ns, topic, envelope, key);  // journal_full: it.what stays failed
-      it.what = item::state::stored;
-      it.previous_high = producers.record(it.sender, it.seq);
-      break;
-    }
-  }
-  batch.push_back(std::move(it));
-}
-
-void forwarder::impl::read_intake() {
-  bool truncated = false;
-  while (batch.size() < o.max_batch && detail::receive_frames(*intake, frames, &truncated, 6)) {
-    c.front_in++;
-    for (const auto& f : frames) c.front_in_bytes += f.size();
-    const bool shaped = !truncated && (frames.size() == 4 || frames.size() == 5) && view(frames[1]) == "PUB";
-    if (!shaped) {
-      c.bad_frames++;
-      nack(frames[0], "BAD_FRAME", nullptr, 0);
-      continue;
-    }
-    item it;
-    std::optional<detail::pub_key> key;
-    if (frames.size() == 5 && !(key = detail::unpack_key(view(frames[4])))) {
-      c.bad_frames++;
-      nack(frames[0], "BAD_FRAME", nullptr, 0);
-      continue;
-    }
-    if (frames[2].size() > max_topic_size ||
-        frames[3].size() > static_cast<std::size_t>(o.socket.max_message_size)) {
-      c.too_big++;
-      nack(frames[0], "TOO_BIG", key ? &key->key.sender : nullptr, key ? key->key.seq : 0);
-      continue;
-    }
-    try {
-      it.msg = message::decode(std::move(frames[2]), std::move(frames[3]), SIZE_MAX);
-    } catch (const decode_error&) {
-      c.bad_frames++;
-      nack(frames[0], "BAD_FRAME", key ? &key->key.sender : nullptr, key ? key->key.seq : 0);
-      continue;
-    }
-    it.identity = std::move(frames[0]);
-    it.keyed = key.has_value();
-    it.sender = key ? key->key.sender : it.msg->producer();
-    it.seq = key ? key->key.seq : it.msg->seq();
-    it.first = key ? key->first : 0;
-    const auto topic = it.msg->topic();
-    const auto envelope = it.msg->envelope();
-    take(std::move(it), topic, envelope, true);
-  }
-}
-
-void forwarder::impl::read_frontend() {
-  bool truncated = false;
-  while (batch.size() < o.max_batch && detail::receive_frames(*frontend, frames, &truncated, 3)) {
-    c.front_in++;
-    for (const auto& f : frames) c.front_in_bytes += f.size();
-    // A plain publisher sends two frames; a forwarder's live output three.
-    if (truncated || frames.size() < 2) {
-      c.bad_frames++;
-      continue;
-    }
-    item it;
-    try {
-      it.msg = message::decode(std::move(frames[0]), std::move(frames[1]),
-                               static_cast<std::size_t>(o.socket.max_message_size));
-    } catch (const decode_error&) {
-      c.bad_frames++;
-      continue;
-    }
-    it.sender = it.msg->producer();
-    it.seq = it.msg->seq();
-    const auto topic = it.msg->topic();
-    const auto envelope = it.msg->envelope();
-    take(std::move(it), topic, envelope, false);
-  }
-}
-
-void forwarder::impl::commit_batch() {
-  if (batch.empty()) return;
-  std::uint64_t committed;
-  try {
-    committed = j.commit();
-  } catch (const journal_full& e) {
-    committed = j.committed_fseq();
-    if (!full) log(std::string(e.what()) + "; intake stopped until space returns");
-    full = true;
-  }
-  finish_batch(committed);
-}
-
-// Acknowledges and fans out what reached the journal; undoes and NACKs the
-// rest (only after a full disk). Acknowledgements are cumulative: one per
-// sender and connection, carrying the highest seq stored with no gap.
-void forwarder::impl::finish_batch(std::uint64_t committed) {
-  for (auto it = batch.rbegin(); it != batch.rend(); ++it)
-    if (it->what == item::state::stored && it->fseq > committed) {
-      producers.restore(it->sender, it->previous_high);
-      it->what = item::state::failed;
-    }
-  std::vector<std::pair<std::string, producer_table::sender_id>> acks;
-  const std::int64_t now = unix_now_ns();
-  for (auto& it : batch) {
-    const bool from_intake = it.identity.size() > 0;
-    if (it.what == item::state::stored) {
-      c.stored++;
-      auto& t = topics.topic(it.msg->topic());
-      t.events++;
-      t.bytes += it.msg->wire_size();
-      t.queued.record(it.stored_ns - it.msg->time_ns());
-      if (live) {
-        const std::string pos = encode_position({journal_id, it.fseq, it.stored_ns, committed});
-        if (detail::send_frames(*live, {it.msg->topic(), it.msg->envelope(), pos})) {
-          c.live_sent++;
-          c.back_out++;
-          c.back_out_bytes += it.msg->wire_size() + pos.size();
-          t.transit.record(now - it.stored_ns);
-        }
-      }
-    }
-    if (!from_intake) continue;
-    if (it.what == item::state::failed) {
-      c.nacked_full++;
-      nack(it.identity, "FULL", &it.sender, it.seq);
-      continue;
-    }
-    std::pair<std::string, producer_table::sender_id> key{std::string(view(it.identity)), it.sender};
-    if (std::find(acks.begin(), acks.end(), key) == acks.end()) acks.push_back(std::move(key));
-  }
-  for (const auto& [identity, sender] : acks) {
-    const std::uint64_t high = producers.high(sender);
-    if (high == 0) continue;
-    const std::string s(reinterpret_cast<const char*>(sender.data()), 16);
-    const std::string n = detail::pack_uint(high);
-    if (detail::send_frames(*intake, {identity, "ACK", s, n})) {
-      c.front_out++;
-      c.front_out_bytes += 3 + s.size() + n.size();
-    }
-  }
-  batch.clear();
-  if (j.segment_base() != checkpoint_base) save_producers();
-}
-
 forwarder::metrics_snapshot forwarder::impl::snapshot() const {
   metrics_snapshot m;
   m.journal_dir = j.directory();
@@ -421,7 +173,7 @@ forwarder::metrics_snapshot forwarder::impl::snapshot() const {
   m.journal_stats = j.stats();
   m.sync_latency = sync_latency;
   m.paused = paused;
-  m.full = full;
+  m.full = in->full();
   m.counts = c;
   m.stored_per_s = stored_rate.per_s;
   m.delivered_per_s = delivered_rate.per_s;
@@ -461,47 +213,38 @@ void forwarder::impl::update_rates(clock::time_point now) {
 }
 
 void forwarder::impl::statistics_reply() {
-  const std::uint64_t v[8] = {c.front_in, c.front_in_bytes, c.front_out, c.front_out_bytes,
-                              c.back_in,  c.back_in_bytes,  c.back_out,  c.back_out_bytes};
-  for (int i = 0; i < 8; ++i) {
-    char b[8];
-    for (int k = 0; k < 8; ++k) b[k] = static_cast<char>(v[i] >> (8 * k));
-    (void)control->send(zmq::const_buffer(b, 8), i < 7 ? zmq::send_flags::sndmore : zmq::send_flags::none);
-  }
+  const protocol::statistics v = {c.front_in, c.front_in_bytes, c.front_out, c.front_out_bytes,
+                                  c.back_in,  c.back_in_bytes,  c.back_out,  c.back_out_bytes};
+  (void)protocol::send_frames(*control, protocol::encode_statistics(v));
 }
 
 void forwarder::impl::handle_control() {
   bool truncated = false;
-  while (detail::receive_frames(*control, frames, &truncated, 2)) {
-    const std::string_view cmd = frames.size() == 1 && !truncated ? view(frames[0]) : "";
-    std::string reply = "OK";
-    if (cmd == "PAUSE") {
+  while (protocol::receive_frames(*control, frames, &truncated, 2)) {
+    const std::string_view cmd = protocol::decode_control(frames, truncated);
+    std::string reply(protocol::control::ok);
+    if (cmd == protocol::control::pause) {
       paused = true;
-    } else if (cmd == "RESUME") {
+    } else if (cmd == protocol::control::resume) {
       paused = false;
-    } else if (cmd == "TERMINATE") {
+    } else if (cmd == protocol::control::terminate) {
       stopping = true;
-    } else if (cmd == "STATISTICS") {
+    } else if (cmd == protocol::control::statistics) {
       statistics_reply();
       continue;
-    } else if (cmd == "STATS") {
+    } else if (cmd == protocol::control::stats) {
       reply = detail::stats_json(snapshot());
     } else {
-      reply = "ERROR unknown command: " + std::string(cmd.substr(0, 64));
+      reply = protocol::encode_control_unknown(cmd);
     }
     (void)control->send(zmq::buffer(reply), zmq::send_flags::none);
   }
 }
 
+// The pipe carries TERM only (stop()).
 void forwarder::impl::handle_pipe() {
   bool truncated = false;
-  while (detail::receive_frames(pipe_actor, frames, &truncated, 1)) {
-    if (view(frames[0]) == "STATS") {
-      (void)pipe_actor.send(zmq::buffer(detail::stats_json(snapshot())), zmq::send_flags::none);
-    } else {
-      stopping = true;
-    }
-  }
+  while (protocol::receive_frames(pipe_actor, frames, &truncated, 1)) stopping = true;
 }
 
 void forwarder::impl::loop() {
@@ -519,7 +262,7 @@ void forwarder::impl::loop() {
     const auto now = clock::now();
     auto wake = next_tick;
     if (const auto d = j.sync_deadline()) wake = std::min(wake, *d);
-    if (!batch.empty()) wake = std::min(wake, last_commit + commit_interval);
+    if (in->batched() > 0) wake = std::min(wake, last_commit + commit_interval);
     const auto wait = more ? std::chrono::milliseconds(0)
                            : std::chrono::duration_cast<std::chrono::milliseconds>(
                                  std::max(wake - now, clock::duration::zero()) + std::chrono::microseconds(999));
@@ -530,7 +273,7 @@ void forwarder::impl::loop() {
       items.push_back({s->handle(), 0, ZMQ_POLLIN, 0});
       return static_cast<int>(items.size() - 1);
     };
-    const bool intake_open = !paused && !full;
+    const bool intake_open = !paused && !in->full();
     const int i_control = add(control, true);
     const int i_intake = add(intake, intake_open);
     const int i_frontend = add(frontend, intake_open);
@@ -552,20 +295,14 @@ void forwarder::impl::loop() {
     if (ready(i_control)) handle_control();
     if (ready(i_live)) {  // subscriptions: XPUB tracks them itself; drain its copies
       bool t = false;
-      while (detail::receive_frames(*live, frames, &t, 1)) {
+      while (protocol::receive_frames(*live, frames, &t, 1)) {
       }
     }
-    try {
-      if (ready(i_intake)) read_intake();
-      if (ready(i_frontend)) read_frontend();
-    } catch (const journal_full& e) {
-      if (!full) log(std::string(e.what()) + "; intake stopped until space returns");
-      full = true;
-    }
-    if (!batch.empty() &&
-        (clock::now() >= last_commit + commit_interval || batch.size() >= o.max_batch)) {
+    if (ready(i_intake) || ready(i_frontend)) in->read(ready(i_intake), ready(i_frontend));
+    if (in->batched() > 0 &&
+        (clock::now() >= last_commit + commit_interval || in->batched() >= o.max_batch)) {
       last_commit = clock::now();
-      commit_batch();
+      in->commit();
     }
     j.sync_due();
 
@@ -589,33 +326,22 @@ void forwarder::impl::loop() {
         fwd->tick(t);
         fwd->save_position();
       }
-      if (full && space_returned()) {
-        full = false;
-        log("journal: space available again, intake resumed");
-      }
+      if (in->full()) in->resume_if_space();
       if (t >= next_retention) {
         next_retention = t + o.retention_check;
-        if (j.enforce_retention() > 0) save_producers();
+        if (j.enforce_retention() > 0) in->save_producers();
       }
     }
   }
 }
 
-// Intake resumes once the journal's filesystem has room for a few batches
-// again; if the guess is wrong the next commit just finds the disk full again.
-bool forwarder::impl::space_returned() const {
-  struct statvfs sv {};
-  if (::statvfs(o.journal_dir.c_str(), &sv) != 0) return false;
-  return static_cast<std::uint64_t>(sv.f_bavail) * sv.f_frsize >= (256u << 10);
-}
-
 void forwarder::impl::shutdown() {
   // Stop taking; store and acknowledge what was taken; make it all durable.
-  commit_batch();
+  in->commit();
   j.sync();
   if (hub) hub->save_positions();
   if (fwd) fwd->save_position();
-  save_producers();
+  in->save_producers();
 }
 
 void forwarder::impl::run() noexcept {
@@ -683,25 +409,28 @@ std::optional<std::string> forwarder::failure() const {
   return p_->failure;
 }
 
-std::shared_ptr<const forwarder::metrics_snapshot> forwarder::metrics(std::chrono::milliseconds timeout) const {
-  auto& box = p_->box;
+std::shared_ptr<const forwarder::metrics_snapshot> forwarder::impl::ask(
+    std::optional<std::chrono::milliseconds> timeout) {
   std::unique_lock<std::mutex> lock(box.m);
   if (box.stopped) return box.latest;
   const std::uint64_t ticket = ++box.asked;
   box.wanted = true;
-  box.cv.wait_for(lock, timeout, [&] { return box.answered >= ticket || box.stopped; });
+  const auto answered = [&] { return box.answered >= ticket || box.stopped; };
+  if (timeout)
+    box.cv.wait_for(lock, *timeout, answered);
+  else
+    box.cv.wait(lock, answered);  // run() sets stopped on every way out
   return box.latest;
+}
+
+std::shared_ptr<const forwarder::metrics_snapshot> forwarder::metrics(std::chrono::milliseconds timeout) const {
+  return p_->ask(timeout);
 }
 
 std::string forwarder::stats_json() {
   if (p_->done.wait_for(std::chrono::seconds(0)) == std::future_status::ready) return "";
-  (void)p_->pipe_owner.send(zmq::str_buffer("STATS"), zmq::send_flags::none);
-  zmq::message_t reply;
-  // The actor answers within one pass of its loop, unless it is stopping.
-  while (!p_->pipe_owner.recv(reply, zmq::recv_flags::dontwait)) {
-    if (p_->done.wait_for(std::chrono::milliseconds(1)) == std::future_status::ready) return "";
-  }
-  return std::string(view(reply));
+  const auto m = p_->ask(std::nullopt);
+  return m ? detail::stats_json(*m) : "";
 }
 
 }  // namespace zmqkit

@@ -13,14 +13,32 @@
 namespace zmqkit::detail {
 
 namespace {
+// Its position file (docs/journal.md): fseq and seq, little-endian uint64s.
 constexpr std::string_view cursor = "link";
-
-std::uint64_t get_u64(const char* p) {
-  std::uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
 }  // namespace
+
+socket_options forward_link::socket_settings(socket_options o, std::chrono::milliseconds heartbeat) {
+  // Whatever the link has sent stays in the journal until the next hop
+  // acknowledges it, and goes again after a restart: nothing in its queue
+  // is worth waiting for at close (a next hop that is down held the stop
+  // for the whole linger).
+  o.linger = std::chrono::milliseconds(0);
+  if (heartbeat.count() <= 0) return o;
+  // The link notices a dead next hop in 3 heartbeats: a PING unanswered
+  // that long on an idle link, or, on a busy one, data the next hop's
+  // kernel has not acknowledged that long (TCP_USER_TIMEOUT): libzmq sends
+  // a PING only once what it queued before has gone into the socket, so
+  // with the path cut and the send buffer full, no PING would ever go.
+  const auto silence = 3 * heartbeat;
+  o.heartbeat_interval = heartbeat;
+  o.heartbeat_timeout = silence;
+  o.on_created = [silence, theirs = std::move(o.on_created)](zmq::socket_t& s) {
+    s.set(zmq::sockopt::tcp_maxrt, static_cast<int>(silence.count()));
+    s.set(zmq::sockopt::connect_timeout, static_cast<int>(silence.count()));
+    if (theirs) theirs(s);
+  };
+  return o;
+}
 
 forward_link::forward_link(forwarder_context& ctx, zmq::socket_t& socket, std::size_t window,
                            std::chrono::milliseconds resend)
@@ -32,7 +50,7 @@ forward_link::forward_link(forwarder_context& ctx, zmq::socket_t& socket, std::s
       last_progress_(clock::now()) {
   if (const auto v = ctx_.cursors.load(cursor)) {
     if (v->size() != 16) throw decode_error("cursors/link", "not a link position");
-    saved_ = {get_u64(v->data()), get_u64(v->data() + 8)};
+    saved_ = {protocol::get_u64_le(v->data()), protocol::get_u64_le(v->data() + 8)};
     rewind(saved_.first, saved_.second);
   } else {
     saved_ = {reader_.position(), 1};
@@ -47,37 +65,32 @@ void forward_link::rewind(std::uint64_t fseq, std::uint64_t seq) {
   last_progress_ = clock::now();
 }
 
+// The next hop's answers, as any intake gives them; those not naming this
+// journal are counted as bad frames.
 void forward_link::on_readable() {
+  const auto ours = protocol::sender_bytes(ctx_.journal_id);
   bool truncated = false;
-  for (int i = 0; i < 4096 && receive_frames(socket_, frames_, &truncated, 6); ++i) {
+  for (int i = 0; i < 4096 && protocol::receive_frames(socket_, frames_, &truncated, 6); ++i) {
     ctx_.c.back_in++;
     for (const auto& f : frames_) ctx_.c.back_in_bytes += f.size();
-    const std::string_view cmd = frames_.empty() ? "" : view(frames_[0]);
-    const bool ours = frames_.size() >= 3 &&
-                      view(frames_[frames_.size() - 2]) ==
-                          std::string_view(reinterpret_cast<const char*>(ctx_.journal_id.data()), 16);
-    const auto seq = frames_.size() >= 3 ? unpack_uint(view(frames_.back())) : std::nullopt;
-    if (truncated || !ours || !seq) {
-      ctx_.c.bad_frames++;
-      continue;
-    }
-    if (cmd == "ACK" && frames_.size() == 3) {
-      if (*seq <= acked_seq_) continue;
-      acked_seq_ = *seq;
-      while (!inflight_.empty() && inflight_.front().first <= *seq) {
+    const auto ack = truncated ? std::nullopt : protocol::decode_ack(frames_);
+    const auto nack = truncated || ack ? std::nullopt : protocol::decode_nack(frames_);
+    if (ack && ack->sender == ours) {
+      if (ack->seq <= acked_seq_) continue;
+      acked_seq_ = ack->seq;
+      while (!inflight_.empty() && inflight_.front().first <= ack->seq) {
         inflight_.pop_front();
         ctx_.c.link_acked++;
       }
       last_progress_ = clock::now();
-    } else if (cmd == "NACK" && frames_.size() == 4) {
-      const std::string_view reason = view(frames_[1]);
-      if (reason == "FULL") continue;  // the next hop's disk is full: resend later
+    } else if (nack && nack->sender == ours) {
+      if (nack->reason == protocol::reason::full) continue;  // the next hop's disk is full: resend later
       // It can never be stored there: skip it, and give its seq to the next
       // message, since the next hop refuses anything after a gap.
       for (const auto& [s, f] : inflight_) {
-        if (s != *seq) continue;
+        if (s != nack->seq) continue;
         ctx_.log("forward-to: message " + std::to_string(f) + " refused by the next hop (" +
-                 std::string(reason) + "), skipped");
+                 std::string(nack->reason) + "), skipped");
         ctx_.c.link_dropped++;
         rewind(f + 1, s);
         break;
@@ -93,14 +106,14 @@ bool forward_link::pump(std::size_t budget) {
     const std::uint64_t at = reader_.position();
     const auto rec = reader_.next();
     if (!rec) return false;
-    record_key key;
-    key.sender = ctx_.journal_id;
-    key.seq = next_seq_;
     // With the oldest unacknowledged seq, so that a next hop that lost what
     // was in flight (killed before storing it) stores nothing of this link
     // until that oldest one comes again.
-    const std::string k = pack_key(key, inflight_.empty() ? next_seq_ : inflight_.front().first);
-    if (!send_frames(socket_, {"PUB", rec->topic, rec->envelope, k})) {
+    const protocol::pub_key key{{ctx_.journal_id, next_seq_},
+                                inflight_.empty() ? next_seq_ : inflight_.front().first};
+    auto m = protocol::encode_pub(rec->topic, zmq::message_t(rec->envelope.data(), rec->envelope.size()), key);
+    const auto bytes = m.bytes();
+    if (!protocol::send_frames(socket_, m)) {
       // The socket's queue is full (the next hop is slow or down): read it
       // again later.
       reader_ = ctx_.j.read_from(at);
@@ -110,7 +123,7 @@ bool forward_link::pump(std::size_t budget) {
     inflight_.emplace_back(next_seq_++, rec->fseq);
     ctx_.c.link_sent++;
     ctx_.c.back_out++;
-    ctx_.c.back_out_bytes += rec->topic.size() + rec->envelope.size() + k.size();
+    ctx_.c.back_out_bytes += bytes - protocol::command::pub.size();  // counted without the command
     budget--;
   }
   return inflight_.size() < window_;
@@ -131,10 +144,8 @@ void forward_link::save_position() {
                         : std::pair{inflight_.front().second, inflight_.front().first};
   if (pos == saved_) return;
   char b[16];
-  for (int i = 0; i < 8; ++i) {
-    b[i] = static_cast<char>(pos.first >> (8 * i));
-    b[8 + i] = static_cast<char>(pos.second >> (8 * i));
-  }
+  protocol::put_u64_le(b, pos.first);
+  protocol::put_u64_le(b + 8, pos.second);
   if (ctx_.try_save([&] { ctx_.cursors.save(cursor, std::string_view(b, 16)); })) saved_ = pos;
 }
 

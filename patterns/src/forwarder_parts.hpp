@@ -1,6 +1,7 @@
-// The forwarder's pieces, internal to zmqkit::patterns: frame helpers, the
-// context its parts share, durable subscriptions (replay_hub) and the
-// forward-to link (forward_link). All of it runs on the actor's thread.
+// The forwarder's pieces, internal to zmqkit::patterns: the context its
+// parts share, the intake (intake_hub), durable subscriptions (replay_hub)
+// and the forward-to link (forward_link). All of it runs on the actor's
+// thread; their frames are forwarder_protocol's.
 #pragma once
 
 #include <cerrno>
@@ -8,7 +9,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <initializer_list>
 #include <map>
 #include <optional>
 #include <set>
@@ -25,8 +25,9 @@
 #include <zmqkit/forwarder.hpp>
 #include <zmqkit/journal.hpp>
 #include <zmqkit/metrics.hpp>
+#include <zmqkit/producer_table.hpp>
 
-#include "frames.hpp"
+#include "forwarder_protocol.hpp"
 
 namespace zmqkit::detail {
 
@@ -99,6 +100,63 @@ struct forwarder_context {
 // The STATS document (docs/protocol.md, "Control").
 std::string stats_json(const forwarder::metrics_snapshot& m);
 
+// The intake ROUTER (reliable publishers, acknowledged) and the frontend
+// XSUB (plain publishers): messages taken into a batch, appended to the
+// journal, and once the batch is committed acknowledged and sent live. Owns
+// the duplicate table (producer_table) and its checkpoint. The sockets are
+// the actor's, opened after this is made; any of them may be absent.
+class intake_hub {
+ public:
+  // Rebuilds the duplicate table from its checkpoint and the journal after it.
+  intake_hub(forwarder_context& ctx, std::optional<zmq::socket_t>& intake,
+             std::optional<zmq::socket_t>& frontend, std::optional<zmq::socket_t>& live,
+             std::size_t max_batch, std::size_t max_message_size);
+  // Takes what the ready sockets have, up to max_batch messages in the batch.
+  // A full disk stops it: full() is then true until resume_if_space() finds room.
+  void read(bool intake_ready, bool frontend_ready);
+  std::size_t batched() const noexcept { return batch_.size(); }
+  // Commits the batch, then acknowledges and fans out what it stored.
+  void commit();
+  void save_producers();  // the duplicate table's checkpoint
+  bool full() const noexcept { return full_; }
+  void resume_if_space();  // after a full disk: reads the intake again once there is room
+
+ private:
+  struct item {
+    zmq::message_t identity;  // empty for the frontend
+    std::optional<message> msg;
+    producer_table::sender_id sender{};
+    std::uint64_t seq = 0;
+    std::uint64_t first = 0;  // the key frame's oldest unacknowledged seq; 0: none
+    bool keyed = false;       // the PUB had a key frame: store it with the record
+    enum class state { stored, duplicate, ahead, failed } what = state::failed;
+    std::uint64_t fseq = 0;
+    std::int64_t stored_ns = 0;
+    std::uint64_t previous_high = 0;
+  };
+
+  void rebuild_producers();
+  void read_intake();
+  void read_frontend();
+  void take(item it, std::string_view topic, std::string_view envelope, bool strict);
+  void finish_batch(std::uint64_t committed);
+  void nack(std::string_view identity, std::string_view reason, const producer_table::sender_id* sender,
+            std::uint64_t seq);
+  void stop_full(const journal_full& e);
+
+  forwarder_context& ctx_;
+  std::optional<zmq::socket_t>& intake_;
+  std::optional<zmq::socket_t>& frontend_;
+  std::optional<zmq::socket_t>& live_;
+  std::size_t max_batch_, max_message_size_;
+  producer_table producers_;
+  std::uint64_t checkpoint_base_ = 0;  // tail segment when the producer table was last saved
+  bool full_ = false;
+  std::vector<item> batch_;
+  protocol::frames frames_;
+  zmq::message_t identity_;
+};
+
 // Durable subscriptions on the replay ROUTER.
 class replay_hub {
  public:
@@ -142,9 +200,9 @@ class replay_hub {
     clock::time_point last_seen;
   };
 
-  void handle(std::vector<zmq::message_t>& frames);
+  void handle(const std::string& id, const protocol::frames& frames);
   std::optional<std::uint64_t> stored_position(const std::string& name);
-  void subscribe(const std::string& id, std::vector<zmq::message_t>& frames);
+  void subscribe(const std::string& id, const protocol::frames& frames);
   void leave(const std::string& id);
   void requeue(group& g, std::uint64_t fseq);
   std::optional<journal_record> read_at(std::uint64_t fseq);
@@ -158,7 +216,8 @@ class replay_hub {
   std::unordered_map<std::string, member> members_;
   std::optional<journal::reader> redo_;  // reads records being sent again
   std::vector<std::string> gone_;        // members found disconnected while pumping
-  std::vector<zmq::message_t> frames_;
+  protocol::frames frames_;
+  zmq::message_t identity_;
 };
 
 // The forward-to link: this journal, sent to another forwarder's intake.
@@ -166,6 +225,9 @@ class forward_link {
  public:
   forward_link(forwarder_context& ctx, zmq::socket_t& socket, std::size_t window,
                std::chrono::milliseconds resend);
+  // The link's DEALER: the forwarder's socket options, with heartbeat (0:
+  // theirs) and no linger.
+  static socket_options socket_settings(socket_options o, std::chrono::milliseconds heartbeat);
   void on_readable();
   bool pump(std::size_t budget);
   void tick(clock::time_point now);
@@ -185,7 +247,7 @@ class forward_link {
   std::uint64_t acked_seq_ = 0;
   clock::time_point last_progress_;
   std::pair<std::uint64_t, std::uint64_t> saved_{0, 0};
-  std::vector<zmq::message_t> frames_;
+  protocol::frames frames_;
 };
 
 }  // namespace zmqkit::detail

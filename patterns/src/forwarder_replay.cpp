@@ -12,67 +12,17 @@
 // so an ACK costs no lookup.
 #include <algorithm>
 
-#include <msgpack.hpp>
-
-#include <zmqkit/durable_subscriber.hpp>
-
 #include "forwarder_parts.hpp"
 
 namespace zmqkit::detail {
 
 namespace {
 
+namespace reason = protocol::reason;
+
 constexpr std::uint64_t max_credit = 1u << 20;
 
 std::string cursor_name(const std::string& group) { return "sub." + group; }
-
-struct start_spec {
-  enum kind { first, fresh, resume, fseq, time } k = first;
-  std::uint64_t value = 0;
-};
-
-std::optional<start_spec> parse_start(std::string_view s) {
-  const auto number = [](std::string_view digits) -> std::optional<std::uint64_t> {
-    if (digits.empty() || digits.size() > 19) return std::nullopt;
-    std::uint64_t v = 0;
-    for (char c : digits) {
-      if (c < '0' || c > '9') return std::nullopt;
-      v = v * 10 + static_cast<std::uint64_t>(c - '0');
-    }
-    return v;
-  };
-  if (s == "first") return start_spec{start_spec::first, 0};
-  if (s == "new") return start_spec{start_spec::fresh, 0};
-  if (s == "resume") return start_spec{start_spec::resume, 0};
-  if (s.substr(0, 5) == "fseq:")
-    if (auto v = number(s.substr(5))) return start_spec{start_spec::fseq, *v};
-  if (s.substr(0, 5) == "time:")
-    if (auto v = number(s.substr(5))) return start_spec{start_spec::time, *v};
-  return std::nullopt;
-}
-
-// msgpack array of str or bin, at most 1024 prefixes; nullopt if not that.
-std::optional<std::vector<std::string>> parse_prefixes(std::string_view bytes) {
-  try {
-    const msgpack::unpack_limit limit(1024, 0, 65535, 65535, 0, 2);
-    auto handle = msgpack::unpack(bytes.data(), bytes.size(), nullptr, nullptr, limit);
-    const auto& o = handle.get();
-    if (o.type != msgpack::type::ARRAY) return std::nullopt;
-    std::vector<std::string> out;
-    for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
-      const auto& e = o.via.array.ptr[i];
-      if (e.type == msgpack::type::STR)
-        out.emplace_back(e.via.str.ptr, e.via.str.size);
-      else if (e.type == msgpack::type::BIN)
-        out.emplace_back(e.via.bin.ptr, e.via.bin.size);
-      else
-        return std::nullopt;
-    }
-    return out;
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
 
 }  // namespace
 
@@ -111,9 +61,9 @@ std::optional<std::uint64_t> replay_hub::stored_position(const std::string& name
   }
 }
 
-void replay_hub::error_reply(const std::string& id, std::string_view reason) {
+void replay_hub::error_reply(const std::string& id, std::string_view why) {
   try {
-    (void)send_frames(socket_, {id, "ERR", reason});
+    (void)protocol::send_frames(socket_, id, protocol::encode_err(why));
   } catch (const zmq::error_t&) {
     // gone already (EHOSTUNREACH): nothing to tell
   }
@@ -121,73 +71,61 @@ void replay_hub::error_reply(const std::string& id, std::string_view reason) {
 
 void replay_hub::on_readable() {
   bool truncated = false;
-  for (int i = 0; i < 4096 && receive_frames(socket_, frames_, &truncated, 8); ++i) {
+  for (int i = 0; i < 4096 && protocol::receive_frames(socket_, frames_, &truncated, 7, &identity_); ++i) {
     ctx_.c.back_in++;
+    ctx_.c.back_in_bytes += identity_.size();
     for (const auto& f : frames_) ctx_.c.back_in_bytes += f.size();
-    if (truncated || frames_.size() < 2) {
+    if (truncated || frames_.empty()) {
       ctx_.c.bad_frames++;
       continue;
     }
-    handle(frames_);
+    handle(std::string(protocol::view(identity_)), frames_);
   }
 }
 
-void replay_hub::handle(std::vector<zmq::message_t>& frames) {
-  const std::string id(view(frames[0]));
-  const std::string_view cmd = view(frames[1]);
-  if (cmd == "SUB") {
+void replay_hub::handle(const std::string& id, const protocol::frames& frames) {
+  const std::string_view cmd = protocol::command_of(frames);
+  if (cmd == protocol::command::sub) {
     subscribe(id, frames);
     return;
   }
   auto m = members_.find(id);
   if (m == members_.end()) {
-    if (cmd != "BYE") error_reply(id, "UNKNOWN");
+    if (cmd != protocol::command::bye) error_reply(id, reason::unknown);
     return;
   }
   m->second.last_seen = clock::now();
   group& g = groups_.at(m->second.group_key);
-  const auto number = frames.size() == 3 ? unpack_uint(view(frames[2])) : std::nullopt;
-  if (cmd == "PING" && frames.size() == 2) return;
-  if (cmd == "BYE" && frames.size() == 2) {
+  if (protocol::decode_ping(frames)) return;
+  if (protocol::decode_bye(frames)) {
     leave(id);
     return;
   }
-  if (!number) {
-    ctx_.c.bad_frames++;
-    return;
-  }
-  if (cmd == "CREDIT") {
-    m->second.credit = std::min(max_credit, m->second.credit + *number);
-  } else if (cmd == "ACK") {
-    if (auto p = g.pending.find(*number); p != g.pending.end()) {
+  if (const auto n = protocol::decode_credit(frames)) {
+    m->second.credit = std::min(max_credit, m->second.credit + *n);
+  } else if (const auto fseq = protocol::decode_replay_ack(frames)) {
+    if (auto p = g.pending.find(*fseq); p != g.pending.end()) {
       if (p->second.topic) p->second.topic->consumed++;
       g.pending.erase(p);
-      g.resend.erase(*number);
+      g.resend.erase(*fseq);
       ctx_.c.replay_acked++;
       g.acked++;
     }
-  } else if (cmd == "NACK") {
-    if (auto p = g.pending.find(*number); p != g.pending.end()) requeue(g, *number);
+  } else if (const auto nacked = protocol::decode_replay_nack(frames)) {
+    if (auto p = g.pending.find(*nacked); p != g.pending.end()) requeue(g, *nacked);
   } else {
     ctx_.c.bad_frames++;
   }
 }
 
-void replay_hub::subscribe(const std::string& id, std::vector<zmq::message_t>& frames) {
-  if (frames.size() != 5) {
-    ctx_.c.bad_frames++;
-    return error_reply(id, "BAD_FRAME");
+void replay_hub::subscribe(const std::string& id, const protocol::frames& frames) {
+  auto decoded = protocol::decode_sub(frames);
+  if (!decoded.sub) {
+    if (decoded.refused == reason::bad_frame) ctx_.c.bad_frames++;
+    return error_reply(id, decoded.refused);
   }
-  const std::string name(view(frames[2]));
-  const auto prefixes = parse_prefixes(view(frames[3]));
-  const auto start = parse_start(view(frames[4]));
-  // A name durable_subscriber takes (1 to 128 characters) that is also a
-  // cursor's (docs/protocol.md); its position's cursor, "sub." + name, is
-  // then a valid name too.
-  if (!durable_subscriber::valid_name(name))
-    return error_reply(id, "BAD_NAME");
-  if (!prefixes) return error_reply(id, "BAD_PREFIXES");
-  if (!start) return error_reply(id, "BAD_START");
+  const std::string& name = decoded.sub->name;
+  const auto& start = decoded.sub->start;
   if (members_.count(id)) leave(id);
 
   const std::string key = name.empty() ? std::string(1, '\0') + id : name;
@@ -195,20 +133,22 @@ void replay_hub::subscribe(const std::string& id, std::vector<zmq::message_t>& f
   group& g = it->second;
   if (created) {
     g.name = name;
-    g.prefixes = *prefixes;
+    g.prefixes = std::move(decoded.sub->prefixes);
     std::optional<std::uint64_t> stored;
     if (!name.empty()) stored = stored_position(name);
     std::uint64_t from = 1;
     if (stored) {
       from = *stored;
     } else {
-      switch (start->k) {
-        case start_spec::first:
-        case start_spec::resume: from = ctx_.j.first_fseq(); break;
-        case start_spec::fresh: from = ctx_.j.committed_fseq() + 1; break;
-        case start_spec::fseq: from = std::max<std::uint64_t>(start->value, 1); break;
-        case start_spec::time:
-          from = ctx_.j.fseq_at_time(static_cast<std::int64_t>(std::min<std::uint64_t>(start->value, INT64_MAX)));
+      using kind = replay_start::kind;
+      switch (start.what) {
+        case kind::first:
+        case kind::resume: from = ctx_.j.first_fseq(); break;
+        case kind::only_new: from = ctx_.j.committed_fseq() + 1; break;
+        case kind::fseq: from = std::max<std::uint64_t>(start.fseq, 1); break;
+        case kind::time:
+          from = ctx_.j.fseq_at_time(
+              std::chrono::duration_cast<std::chrono::nanoseconds>(start.time.time_since_epoch()).count());
           break;
       }
     }
@@ -306,10 +246,12 @@ bool replay_hub::pump_group(group& g, std::size_t& budget, std::int64_t now_ns) 
       }
       if (!rec) return false;
     }
-    const std::string pos = encode_position({ctx_.journal_id, rec->fseq, rec->time_ns, ctx_.j.committed_fseq()});
+    auto m = protocol::encode_msg(rec->topic, rec->envelope,
+                                  {ctx_.journal_id, rec->fseq, rec->time_ns, ctx_.j.committed_fseq()});
+    const auto bytes = m.bytes() - protocol::command::msg.size();  // counted without the command
     bool sent = false;
     try {
-      sent = send_frames(socket_, {to_id, "MSG", rec->topic, rec->envelope, pos});
+      sent = protocol::send_frames(socket_, to_id, m);
     } catch (const zmq::error_t& e) {
       if (e.num() != EHOSTUNREACH) throw;
       gone_.push_back(to_id);  // disconnected: leaves once the groups are not being walked
@@ -321,7 +263,7 @@ bool replay_hub::pump_group(group& g, std::size_t& budget, std::int64_t now_ns) 
       continue;
     }
     ctx_.c.back_out++;
-    ctx_.c.back_out_bytes += rec->topic.size() + rec->envelope.size() + pos.size();
+    ctx_.c.back_out_bytes += bytes;
     ctx_.c.replay_sent++;
     if (again) {
       ctx_.c.redelivered++;

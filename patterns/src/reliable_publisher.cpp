@@ -21,13 +21,12 @@
 #include <zmqkit/detail/zmq_error.hpp>
 #include <zmqkit/msgpack_reader.hpp>
 
-#include "frames.hpp"
+#include "forwarder_protocol.hpp"
 
 namespace zmqkit {
 namespace {
 
-using detail::view;
-using detail::unpack_uint;
+namespace reason = protocol::reason;
 
 constexpr std::chrono::milliseconds first_backoff{100};
 // publish() reads replies and runs its timers every this many messages, or
@@ -36,9 +35,7 @@ constexpr std::chrono::milliseconds first_backoff{100};
 constexpr unsigned read_every = 64;
 constexpr std::chrono::milliseconds read_interval{5};
 
-std::string_view view(const producer_id& id) noexcept {
-  return {reinterpret_cast<const char*>(id.data()), id.size()};
-}
+std::string_view view(const producer_id& id) noexcept { return protocol::sender_bytes(id); }
 
 }  // namespace
 
@@ -72,7 +69,7 @@ bool reliable_publisher::enqueue(std::string_view topic, zmq::message_t body) {
     // MAXMSGSIZE and see it again after every reconnect. Refused here
     // before it is numbered, so receivers see no gap.
     ++stats_.rejected;
-    if (opts_.on_rejected) opts_.on_rejected({"TOO_BIG", 0, std::string(topic)});
+    if (opts_.on_rejected) opts_.on_rejected({std::string(reason::too_big), 0, std::string(topic)});
     return false;
   }
   if (++since_read_ >= read_every || outbox_.size() >= opts_.max_outstanding ||
@@ -135,15 +132,14 @@ void reliable_publisher::wait_until(clock::time_point until) {
 std::size_t reliable_publisher::read_replies() {
   std::size_t acked = 0;
   bool truncated = false;
-  while (detail::translate("receive", [&] { return detail::receive_frames(socket_, frames_, &truncated, 6); })) {
+  while (detail::translate("receive", [&] { return protocol::receive_frames(socket_, frames_, &truncated, 6); })) {
     heard_ = true;
-    const auto& f = frames_;
-    const auto cmd = view(f[0]);
-    std::optional<std::uint64_t> seq;
-    if (!truncated && cmd == "ACK" && f.size() == 3 && (seq = unpack_uint(view(f[2])))) {
-      acked += on_ack(view(f[1]), *seq);
-    } else if (!truncated && cmd == "NACK" && f.size() == 4 && (seq = unpack_uint(view(f[3])))) {
-      on_nack(view(f[1]), view(f[2]), *seq);
+    std::optional<protocol::intake_ack> a;
+    std::optional<protocol::intake_nack> n;
+    if (!truncated && (a = protocol::decode_ack(frames_))) {
+      acked += on_ack(a->sender, a->seq);
+    } else if (!truncated && (n = protocol::decode_nack(frames_))) {
+      on_nack(n->reason, n->sender, n->seq);
     } else {
       ++stats_.decode_errors;  // not a reply the protocol knows: drop it
     }
@@ -175,20 +171,19 @@ std::size_t reliable_publisher::on_ack(std::string_view sender, std::uint64_t se
   return n;
 }
 
-void reliable_publisher::on_nack(std::string_view reason, std::string_view sender,
-                                 std::uint64_t seq) {
+void reliable_publisher::on_nack(std::string_view why, std::string_view sender, std::uint64_t seq) {
   ++stats_.nacked;
   const auto it = std::find_if(outbox_.begin(), outbox_.end(), [&](const entry& e) {
     return view(e.sender) == sender && e.key_seq == seq;
   });
-  if (reason == "TOO_BIG" || reason == "BAD_FRAME") {
+  if (why == reason::too_big || why == reason::bad_frame) {
     if (it != outbox_.end()) {
-      reject(static_cast<std::size_t>(it - outbox_.begin()), std::string(reason));
+      reject(static_cast<std::size_t>(it - outbox_.begin()), std::string(why));
     } else if (sender.empty()) {
       // The forwarder could not tell which message it was. It stores
       // nothing of ours past it, so once the resend interval passes without
       // progress it is the oldest outstanding one (see run_timers).
-      unattributed_ = std::string(reason);
+      unattributed_ = std::string(why);
     }
     return;
   }
@@ -274,18 +269,12 @@ void reliable_publisher::pump() {
 
 bool reliable_publisher::send_entry(entry& e) {
   const bool keyed = e.sender != writer_.producer() || e.key_seq != e.seq;
+  std::optional<protocol::pub_key> key;
+  if (keyed) key = protocol::pub_key{{e.sender, e.key_seq}};
   return detail::translate("send", [&] {
-    using zmq::send_flags;
-    constexpr auto more = send_flags::dontwait | send_flags::sndmore;
-    // Once the first frame is queued, libzmq takes the rest atomically.
-    if (!socket_.send(zmq::const_buffer("PUB", 3), more)) return false;
-    (void)socket_.send(zmq::const_buffer(e.topic.data(), e.topic.size()), more);
     zmq::message_t body;
     body.copy(e.body);  // shares the buffer, no byte copy
-    if (!keyed) return socket_.send(body, send_flags::dontwait).has_value();
-    (void)socket_.send(body, more);
-    const auto key = detail::pack_key(record_key{e.sender, e.key_seq});
-    return socket_.send(zmq::const_buffer(key.data(), key.size()), send_flags::dontwait).has_value();
+    return protocol::send_frames(socket_, protocol::encode_pub(e.topic, std::move(body), key));
   });
 }
 

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "frames.hpp"
+#include "forwarder_protocol.hpp"
 #include "fuzz_support.hpp"
 
 namespace {
@@ -184,14 +184,14 @@ std::string messages(std::initializer_list<std::string> ms) {
 void forwarder_seeds() {
   const auto a = id_of('A');
   const auto env = [&](std::uint64_t seq) { return envelope(a, seq, {}, user_payload()); };
-  const std::string key = detail::pack_key(record_key{id_of('a'), 1});
+  const std::string key = protocol::encode_key({{id_of('a'), 1}});
   const std::string everything = pack(std::vector<std::string>{});
   const std::string orders = pack(std::vector<std::string>{"orders"});
   put("forwarder_intake", "publish",
       messages({msg('I', {"PUB", "orders", env(1)}), msg('I', {"PUB", "orders", env(2)})}));
   put("forwarder_intake", "publish-keyed", messages({msg('J', {"PUB", "orders", env(1), key})}));
   const auto key_first = [](std::uint64_t seq, std::uint64_t first) {
-    return detail::pack_key(record_key{id_of('b'), seq}, first);
+    return protocol::encode_key({{id_of('b'), seq}, first});
   };
   put("forwarder_intake", "publish-keyed-first",
       messages({msg('J', {"PUB", "orders", env(1), key_first(5, 1)}), msg('J', {"PUB", "orders", env(2), key_first(1, 1)}),
@@ -204,20 +204,20 @@ void forwarder_seeds() {
   put("forwarder_intake", "too-big", messages({msg('I', {"PUB", "t", envelope(a, 1, {}, pack(std::string(600, 'x')))})}));
   put("forwarder_intake", "subscribe",
       messages({msg('I', {"PUB", "orders", env(1)}), msg('I', {"PUB", "users", env(2)}),
-                msg('R', {"SUB", "billing", orders, "first"}), msg('R', {"CREDIT", detail::pack_uint(10)}),
-                msg('R', {"ACK", detail::pack_uint(1)}), msg('R', {"PING"})}));
+                msg('R', {"SUB", "billing", orders, "first"}), msg('R', {"CREDIT", protocol::encode_uint(10)}),
+                msg('R', {"ACK", protocol::encode_uint(1)}), msg('R', {"PING"})}));
   put("forwarder_intake", "work-queue",
       messages({msg('I', {"PUB", "t", env(1)}), msg('I', {"PUB", "t", env(2)}),
                 msg('R', {"SUB", "q", everything, "fseq:1"}), msg('S', {"SUB", "q", everything, "resume"}),
-                msg('R', {"CREDIT", detail::pack_uint(1)}), msg('S', {"CREDIT", detail::pack_uint(1)}),
-                msg('R', {"NACK", detail::pack_uint(1)}), msg('S', {"BYE"})}));
+                msg('R', {"CREDIT", protocol::encode_uint(1)}), msg('S', {"CREDIT", protocol::encode_uint(1)}),
+                msg('R', {"NACK", protocol::encode_uint(1)}), msg('S', {"BYE"})}));
   put("forwarder_intake", "subscribe-unnamed",
-      messages({msg('R', {"SUB", "", everything, "new"}), msg('R', {"CREDIT", detail::pack_uint(5)}),
+      messages({msg('R', {"SUB", "", everything, "new"}), msg('R', {"CREDIT", protocol::encode_uint(5)}),
                 msg('I', {"PUB", "t", env(1)}), msg('S', {"SUB", "x", everything, "time:1764000000000000000"})}));
   put("forwarder_intake", "subscribe-refused",
       messages({msg('R', {"SUB", "bad name!", everything, "first"}), msg('R', {"SUB", "ok", "\x01", "first"}),
                 msg('R', {"SUB", "ok", everything, "fseq:x"}), msg('R', {"SUB", "ok"}),
-                msg('S', {"CREDIT", detail::pack_uint(1)})}));
+                msg('S', {"CREDIT", protocol::encode_uint(1)})}));
   put("forwarder_intake", "control",
       messages({msg('C', {"PAUSE"}), msg('C', {"RESUME"}), msg('C', {"STATISTICS"}), msg('C', {"STATS"}),
                 msg('C', {"NONSENSE"}), msg('C', {"PAUSE", "two frames"})}));
@@ -225,26 +225,71 @@ void forwarder_seeds() {
   // After a 'W' the forwarder has delivered: ACK and NACK meet pending fseqs.
   put("forwarder_intake", "ack-after-wait",
       messages({msg('I', {"PUB", "t", env(1)}), msg('I', {"PUB", "t", env(2)}), msg('I', {"PUB", "t", env(3)}),
-                msg('R', {"SUB", "acks", everything, "first"}), msg('R', {"CREDIT", detail::pack_uint(10)}),
-                msg('W', {}), msg('R', {"ACK", detail::pack_uint(1)}), msg('R', {"NACK", detail::pack_uint(2)}),
-                msg('W', {}), msg('R', {"ACK", detail::pack_uint(2)}), msg('R', {"BYE"}),
-                msg('S', {"SUB", "acks", everything, "resume"}), msg('S', {"CREDIT", detail::pack_uint(1)})}));
+                msg('R', {"SUB", "acks", everything, "first"}), msg('R', {"CREDIT", protocol::encode_uint(10)}),
+                msg('W', {}), msg('R', {"ACK", protocol::encode_uint(1)}), msg('R', {"NACK", protocol::encode_uint(2)}),
+                msg('W', {}), msg('R', {"ACK", protocol::encode_uint(2)}), msg('R', {"BYE"}),
+                msg('S', {"SUB", "acks", everything, "resume"}), msg('S', {"CREDIT", protocol::encode_uint(1)})}));
   // The next hop's answers to the forward-to link, which names itself with
   // the fuzz target's fixed journal id.
   const std::string journal = "fuzz-journal-id!";
   put("forwarder_intake", "link-answers",
       messages({msg('I', {"PUB", "t", env(1)}), msg('I', {"PUB", "t", env(2)}), msg('I', {"PUB", "t", env(3)}),
-                msg('W', {}), msg('L', {"ACK", journal, detail::pack_uint(1)}),
-                msg('L', {"NACK", "TOO_BIG", journal, detail::pack_uint(2)}),
-                msg('L', {"NACK", "FULL", journal, detail::pack_uint(3)}), msg('W', {}),
-                msg('L', {"ACK", journal, detail::pack_uint(3)}), msg('L', {"ACK", "someone else", detail::pack_uint(1)})}));
+                msg('W', {}), msg('L', {"ACK", journal, protocol::encode_uint(1)}),
+                msg('L', {"NACK", "TOO_BIG", journal, protocol::encode_uint(2)}),
+                msg('L', {"NACK", "FULL", journal, protocol::encode_uint(3)}), msg('W', {}),
+                msg('L', {"ACK", journal, protocol::encode_uint(3)}), msg('L', {"ACK", "someone else", protocol::encode_uint(1)})}));
   put("forwarder_intake", "link-early",
-      messages({msg('L', {"ACK", journal, detail::pack_uint(5)}), msg('I', {"PUB", "t", env(1)})}));
+      messages({msg('L', {"ACK", journal, protocol::encode_uint(5)}), msg('I', {"PUB", "t", env(1)})}));
   // 20 records of about 260 bytes fill a 4 KiB segment (seq 30 and 31 would be separators).
   std::string many;
   for (std::uint64_t s = 1; s <= 20; ++s)
     many += (many.empty() ? "" : "\x1e") + msg('I', {"PUB", "roll", envelope(a, s, {}, pack(std::string(200, 'r')))});
   put("forwarder_intake", "roll-segments", many);
+}
+
+// forwarder_protocol: one message's frames, separated by 0x1f.
+std::string frames_input(std::initializer_list<std::string> frames) {
+  std::string out;
+  for (const auto& f : frames) {
+    if (f.find('\x1f') != std::string::npos) throw std::runtime_error("make_corpus: a frame holds 0x1f");
+    out += (out.empty() ? "" : "\x1f") + f;
+  }
+  return out;
+}
+
+void protocol_seeds() {
+  const auto a = id_of('A');
+  const auto b = id_of('b');
+  const std::string sender(protocol::sender_bytes(b));
+  const auto env = envelope(a, 1, {}, user_payload());
+  const auto put_frames = [](const std::string& name, std::initializer_list<std::string> frames) {
+    put("forwarder_protocol", name, frames_input(frames));
+  };
+  put_frames("pub", {"PUB", "orders", env});
+  put_frames("pub-keyed", {"PUB", "orders", env, protocol::encode_key({{b, 7}})});
+  put_frames("pub-keyed-first", {"PUB", "orders", env, protocol::encode_key({{b, 5}, 2})});
+  put_frames("pub-key-extra", {"PUB", "t", env, "\x95\xc4\x10" + sender + "\x05\x02\xc0\xa1x"});
+  put_frames("pub-key-first-above", {"PUB", "t", env, "\x93\xc4\x10" + sender + "\x05\x06"});
+  put_frames("ack", {"ACK", sender, protocol::encode_uint(3)});
+  put_frames("nack", {"NACK", "TOO_BIG", sender, protocol::encode_uint(1000)});
+  put_frames("nack-unattributed", {"NACK", "BAD_FRAME", "", protocol::encode_uint(0)});
+  put_frames("sub", {"SUB", "audit", protocol::encode_prefixes({"orders.", "users."}), "first"});
+  put_frames("sub-time", {"SUB", "", pack(std::vector<std::string>{"t"}), "time:1764000000000000000"});
+  put_frames("sub-fseq", {"SUB", "billing.v2", "\x90", "fseq:1042"});
+  put_frames("sub-bad-name", {"SUB", "bad name!", "\x90", "resume"});
+  put_frames("credit", {"CREDIT", protocol::encode_uint(1000)});
+  put_frames("replay-ack", {"ACK", protocol::encode_uint(1500)});
+  put_frames("replay-nack", {"NACK", protocol::encode_uint(9)});
+  put_frames("ping", {"PING"});
+  put_frames("bye", {"BYE"});
+  put_frames("msg", {"MSG", "orders", env, encode_position({a, 42, fixed_time, 50})});
+  put_frames("msg-old-position", {"MSG", "orders", env, "\x92\xc4\x10" + std::string(protocol::sender_bytes(a)) + "\x2a"});
+  put_frames("err", {"ERR", "UNKNOWN"});
+  put_frames("control", {"STATS"});
+  const auto s = protocol::encode_statistics({1, 2, 3, 4, 5, 6, 7, 8});
+  std::string eight;
+  for (std::size_t i = 0; i < s.size(); ++i) eight += (i ? "\x1f" : "") + std::string(s[i]);
+  put("forwarder_protocol", "statistics", eight);
 }
 
 // --- small files ------------------------------------------------------------
@@ -362,6 +407,7 @@ int main(int argc, char** argv) {
   envelope_seeds();
   journal_seeds();
   forwarder_seeds();
+  protocol_seeds();
   file_seeds();
   tool_input_seeds();
   return 0;

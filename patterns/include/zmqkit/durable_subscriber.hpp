@@ -32,6 +32,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +47,10 @@
 #include <zmqkit/socket_options.hpp>
 
 namespace zmqkit {
+
+namespace protocol {
+class outgoing;  // a command to send (forwarder_protocol.hpp, internal)
+}  // namespace protocol
 
 // Where a subscription starts reading when the forwarder has no stored
 // position for its name (an unnamed subscription never has one).
@@ -67,8 +72,8 @@ struct replay_start {
   static replay_start at(std::uint64_t fseq) { return {kind::fseq, fseq}; }
   static replay_start at(std::chrono::system_clock::time_point t) { return {kind::time, 0, t}; }
 
-  // The SUB frame: "first", "new", "resume", "fseq:N" or "time:NS".
-  // Throws std::invalid_argument for a time before 1970.
+  // The SUB frame: "first", "new", "resume", "fseq:N" or "time:NS"
+  // (docs/protocol.md). Throws std::invalid_argument for a time before 1970.
   std::string to_wire() const;
 };
 
@@ -135,7 +140,7 @@ class durable_subscriber {
   using clock = std::chrono::steady_clock;
 
   void subscribe(replay_start start);
-  void command(std::string_view name, std::string arg);
+  void send_command(protocol::outgoing c);
   void flush_pending();
   void ping_if_idle(clock::time_point now);
   std::optional<message> handle_frames();
@@ -146,7 +151,7 @@ class durable_subscriber {
   zmq::socket_t socket_;
   std::vector<std::string> endpoints_;
   // Commands the socket did not take (its queue was full), in order.
-  std::deque<std::vector<std::string>> pending_;
+  std::deque<std::unique_ptr<protocol::outgoing>> pending_;
   std::uint64_t credit_ = 0;  // MSGs the forwarder may still send
   bool heard_ = false;        // anything ever came from the forwarder
   clock::time_point last_send_{};

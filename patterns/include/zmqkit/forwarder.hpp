@@ -151,7 +151,8 @@ class forwarder {
   void stop() noexcept;
   // After the actor stopped: why, if it failed (a failed fdatasync above all).
   std::optional<std::string> failure() const;
-  // The STATS document (JSON), fetched from the actor; "" once it stopped.
+  // The STATS document (JSON), made from a fresh metrics() snapshot: waits
+  // for the actor's answer (within about 100 ms); "" once it stopped.
   std::string stats_json();
   // Thread-safe: asks the actor for a fresh snapshot and waits for it (the
   // actor answers between two passes of its loop, within about 100 ms) up to
@@ -160,9 +161,8 @@ class forwarder {
   std::shared_ptr<const metrics_snapshot> metrics(std::chrono::milliseconds timeout =
                                                       std::chrono::milliseconds(1000)) const;
 
-  struct impl;
-
  private:
+  struct impl;
   std::unique_ptr<impl> p_;
 };
 
